@@ -1,0 +1,396 @@
+import {setMaxListeners} from 'node:events'
+// Imported rather than read from globalThis, where Node defines `performance` behind a getter.
+import {performance} from 'node:perf_hooks'
+
+import PQueue from 'p-queue'
+
+import {abortableSleep, backoffDelay} from './backoff.js'
+import {TimeoutError, WaveHaltedError, toError} from './errors.js'
+import {Ledger, Status} from './ledger.js'
+import type {ForkJoinOptions, Outcome, Report, Summary, Task, TaskContext} from './types.js'
+
+type Source<T> = Iterable<T> | AsyncIterable<T>
+
+/**
+ * Runs `task(item, ctx)` for every item with at most `workers` in flight, and joins.
+ *
+ * An array gets a report whose `outcomes` hold one entry per item, in input order. Any other (async) iterable is
+ * streamed: items are pulled as workers free up, outcomes go only to `onSettle`, and memory stays bounded whatever
+ * the length.
+ */
+export function forkJoin<T, R>(items: readonly T[], task: Task<T, R>, options: ForkJoinOptions<T, R>): Promise<Report<R>>
+export function forkJoin<T, R>(items: Source<T>, task: Task<T, R>, options: ForkJoinOptions<T, R>): Promise<Summary>
+export async function forkJoin<T, R>(
+  items: Source<T>,
+  task: Task<T, R>,
+  options: ForkJoinOptions<T, R>,
+): Promise<Report<R> | Summary> {
+  return new Run(items, task, options).execute()
+}
+
+class Context implements TaskContext {
+  /** Made on first read of `signal`, and only when a timeout is set. */
+  controller: AbortController | undefined = undefined
+  /** Set by the sweep when this attempt overran: its signal is aborted with this. */
+  expired: TimeoutError | undefined = undefined
+  constructor(
+    private readonly run: Run<any, any>,
+    readonly index: number,
+    readonly attempt: number,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.run.signalFor(this)
+  }
+}
+
+/**
+ * One worker loop's place in the pool. When an attempt overruns its timeout the sweep orphans the lane — its loop
+ * ends when the overrunning task finally settles, if ever — and launches a fresh lane in its place, so a stuck task
+ * never holds a worker and no task needs a timer or a wrapping promise of its own.
+ */
+interface Lane {
+  readonly position: number
+  /** performance.now() after which the current attempt has timed out; 0 while nothing is timed. */
+  deadline: number
+  orphaned: boolean
+  /** The timed attempt in flight: what the replacement needs to retry or settle the item. */
+  context: Context | undefined
+  item: unknown
+  itemStarted: number
+}
+
+/** An item whose attempt timed out, handed to the lane that replaces the orphaned one. */
+interface Resume<T> {
+  item: T
+  index: number
+  attempt: number
+  error: TimeoutError
+  started: number
+}
+
+const noop = () => {}
+
+class Run<T, R> {
+  private readonly workers: number
+  private readonly failFast: boolean
+  private readonly timeoutMs: number
+  private readonly retries: number
+  private readonly controller = new AbortController()
+  private readonly signal = this.controller.signal
+  /** Mirrors `signal.aborted`, which is a getter with checks: the hot loop reads this instead. */
+  private stopped = false
+  private readonly lanes: Lane[] = []
+  private active = 0
+  private joined: (() => void) | undefined
+  private crashed: ((error: unknown) => void) | undefined
+  private readonly queue: PQueue | undefined
+  private readonly array: readonly T[] | undefined
+  private readonly iterator: Iterator<T> | AsyncIterator<T> | undefined
+  private readonly sync: boolean
+  /** Serializes pulls from an async iterator, whose next() may not tolerate concurrent calls. */
+  private pulling: Promise<unknown> = Promise.resolve()
+  private exhausted = false
+  private readonly ledger: Ledger<R> | undefined
+  private next = 0
+  /** Exclusive bound on the indexes the current wave may take. */
+  private end = Number.POSITIVE_INFINITY
+  private fulfilled = 0
+  private rejected = 0
+  private cancelled = 0
+  private firstError: unknown = undefined
+
+  constructor(
+    items: Source<T>,
+    private readonly task: Task<T, R>,
+    private readonly options: ForkJoinOptions<T, R>,
+  ) {
+    const {retries = 0, timeoutMs = 0, workers} = options
+    if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a whole number >= 1, got ${workers}`)
+    if (!(timeoutMs >= 0)) throw new RangeError(`timeoutMs must be >= 0, got ${timeoutMs}`)
+    if (!Number.isInteger(retries) || retries < 0) throw new RangeError(`retries must be a whole number >= 0, got ${retries}`)
+    for (const size of options.waves ?? []) {
+      if (!Number.isInteger(size) || size < 1) throw new RangeError(`each wave must be a whole number >= 1, got ${size}`)
+    }
+    this.workers = workers
+    this.failFast = (options.mode ?? 'fail-fast') === 'fail-fast'
+    this.timeoutMs = timeoutMs
+    this.retries = retries
+    this.sync = !(Symbol.asyncIterator in items)
+    if (Array.isArray(items)) {
+      this.array = items
+      this.ledger = new Ledger(items.length)
+    } else if (this.sync) {
+      this.iterator = (items as Iterable<T>)[Symbol.iterator]()
+    } else {
+      this.iterator = (items as AsyncIterable<T>)[Symbol.asyncIterator]()
+    }
+    if (options.rate) this.queue = new PQueue({interval: options.rate.intervalMs, intervalCap: options.rate.limit})
+    // Every per-attempt controller and every backoff sleep listens to the one run signal.
+    setMaxListeners(0, this.signal)
+  }
+
+  async execute(): Promise<Report<R> | Summary> {
+    const started = performance.now()
+    const outer = this.options.signal
+    const onOuterAbort = () => this.stop(outer!.reason)
+    if (outer?.aborted) this.stop(outer.reason)
+    else outer?.addEventListener('abort', onOuterAbort, {once: true})
+    const sweep = this.timeoutMs > 0 ? setInterval(() => this.sweep(), sweepInterval(this.timeoutMs)) : undefined
+    try {
+      await this.runWaves()
+    } finally {
+      if (sweep) clearInterval(sweep)
+      outer?.removeEventListener('abort', onOuterAbort)
+      if (!this.exhausted) await this.closeIterator()
+    }
+    this.cancelUnstarted()
+    const summary: Summary = {
+      total: this.array ? this.array.length : this.next,
+      fulfilled: this.fulfilled,
+      rejected: this.rejected,
+      cancelled: this.cancelled,
+      firstError: this.firstError,
+      stopped: this.stopped,
+      stopReason: this.stopped ? this.signal.reason : undefined,
+      durationMs: performance.now() - started,
+    }
+    const {ledger} = this
+    if (!ledger) return summary
+    let outcomes: Outcome<R>[] | undefined
+    return Object.defineProperty(summary, 'outcomes', {
+      enumerable: true,
+      get: () => (outcomes ??= ledger.outcomes(summary.stopReason)),
+    }) as Report<R>
+  }
+
+  /** Behind `ctx.signal`: the run's own signal, or with a timeout a per-attempt one that the sweep can abort. */
+  signalFor(ctx: Context): AbortSignal {
+    if (this.timeoutMs === 0) return this.signal
+    if (ctx.controller === undefined) {
+      ctx.controller = new AbortController()
+      const reason = ctx.expired ?? (this.stopped ? this.signal.reason : undefined)
+      if (reason !== undefined) ctx.controller.abort(reason)
+    }
+    return ctx.controller.signal
+  }
+
+  private stop(reason: unknown): void {
+    if (this.stopped) return
+    this.stopped = true
+    this.controller.abort(reason)
+    for (const lane of this.lanes) lane.context?.controller?.abort(reason)
+  }
+
+  private async runWaves(): Promise<void> {
+    let wave = 0
+    for (const size of this.options.waves ?? []) {
+      wave++
+      const failuresBefore = this.rejected
+      this.end = this.next + size
+      await this.join()
+      if (this.stopped || this.exhausted || (this.array && this.next >= this.array.length)) return
+      if (this.rejected > failuresBefore) {
+        this.stop(new WaveHaltedError(wave, this.rejected - failuresBefore))
+        return
+      }
+    }
+    this.end = Number.POSITIVE_INFINITY
+    await this.join()
+  }
+
+  /** Forks the worker loops for the current wave and waits for all of them: never for the tasks' own promises. */
+  private join(): Promise<void> {
+    const available = (this.array ? Math.min(this.end, this.array.length) : this.end) - this.next
+    const count = Math.min(this.workers, available)
+    if (count <= 0) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => {
+      this.active = count
+      this.joined = resolve
+      this.crashed = reject
+      for (let position = 0; position < count; position++) this.launch(this.lanes[position] ?? this.newLane(position))
+    })
+  }
+
+  private newLane(position: number): Lane {
+    const lane: Lane = {position, deadline: 0, orphaned: false, context: undefined, item: undefined, itemStarted: 0}
+    this.lanes[position] = lane
+    return lane
+  }
+
+  private launch(lane: Lane, resume?: Resume<T>): void {
+    this.worker(lane, resume).then(() => {
+      // An orphaned lane's place, and its share of `active`, went to its replacement.
+      if (!lane.orphaned && --this.active === 0) this.joined!()
+    }, this.crashed)
+  }
+
+  private async worker(lane: Lane, resume: Resume<T> | undefined): Promise<void> {
+    const {array} = this
+    const {onStart} = this.options
+    if (resume && !(await this.retry(lane, resume.item, resume.index, resume.attempt, resume.error, resume.started))) return
+    // The clock is read once per task: a task starts when the one before it in this lane settled.
+    let started = performance.now()
+    for (;;) {
+      if (this.stopped || this.next >= this.end) return
+      let item: T
+      let index: number
+      if (array) {
+        index = this.next
+        if (index >= array.length) return
+        this.next = index + 1
+        item = array[index]!
+      } else {
+        const pulled = this.sync ? this.pullSync() : await this.pull()
+        if (pulled.done) return
+        index = this.next++
+        item = pulled.value
+        if (this.stopped) {
+          this.settle(index, Status.cancelled, undefined, 0, 0, item)
+          return
+        }
+        started = performance.now()
+      }
+      onStart?.(index, item)
+      const ctx = new Context(this, index, 1)
+      try {
+        if (this.queue) started = await this.gate()
+        const value = await this.attempt(lane, item, ctx, started, started)
+        if (lane.orphaned) return
+        lane.deadline = 0
+        const settled = performance.now()
+        this.settle(index, Status.fulfilled, value, 1, settled - started, item)
+        started = settled
+      } catch (thrown) {
+        if (lane.orphaned) return
+        lane.deadline = 0
+        if (!(await this.retry(lane, item, index, 1, thrown, started))) return
+        started = performance.now()
+      }
+    }
+  }
+
+  /** Starts one attempt; with a timeout, arms the lane so the sweep can end it. */
+  private attempt(lane: Lane, item: T, ctx: Context, attemptStarted: number, itemStarted: number): R | PromiseLike<R> {
+    if (this.timeoutMs > 0) {
+      lane.context = ctx
+      lane.item = item
+      lane.itemStarted = itemStarted
+      lane.deadline = attemptStarted + this.timeoutMs
+    }
+    return this.task(item, ctx)
+  }
+
+  /** Waits for the rate limit to allow one more start; returns when that was. */
+  private async gate(): Promise<number> {
+    await this.queue!.add(noop, {signal: this.signal})
+    return performance.now()
+  }
+
+  /**
+   * The slow path after a failed attempt: retries with backoff until one succeeds, they run out, or the run stops.
+   * Settles the item, or returns false when the lane was orphaned by a timeout and its replacement took the item.
+   */
+  private async retry(lane: Lane, item: T, index: number, attempt: number, thrown: unknown, started: number): Promise<boolean> {
+    const settle = (status: Status, payload: unknown) => {
+      this.settle(index, status, payload, attempt, performance.now() - started, item)
+      return true
+    }
+    for (;;) {
+      if (this.stopped) return settle(Status.cancelled, thrown)
+      const error = toError(thrown)
+      if (attempt > this.retries || !(this.options.shouldRetry?.(error, attempt) ?? true)) {
+        return settle(Status.rejected, error)
+      }
+      try {
+        await abortableSleep(backoffDelay(attempt, this.options.backoff), this.signal)
+      } catch {
+        return settle(Status.cancelled, error)
+      }
+      attempt++
+      const ctx = new Context(this, index, attempt)
+      try {
+        const attemptStarted = this.queue ? await this.gate() : performance.now()
+        const value = await this.attempt(lane, item, ctx, attemptStarted, started)
+        if (lane.orphaned) return false
+        lane.deadline = 0
+        return settle(Status.fulfilled, value)
+      } catch (again) {
+        if (lane.orphaned) return false
+        lane.deadline = 0
+        thrown = again
+      }
+    }
+  }
+
+  private sweep(): void {
+    const now = performance.now()
+    for (const lane of this.lanes) {
+      if (lane.deadline === 0 || now < lane.deadline) continue
+      lane.deadline = 0
+      lane.orphaned = true
+      const ctx = lane.context!
+      const error = new TimeoutError(this.timeoutMs)
+      ctx.expired = error
+      ctx.controller?.abort(error)
+      const resume = {item: lane.item as T, index: ctx.index, attempt: ctx.attempt, error, started: lane.itemStarted}
+      this.launch(this.newLane(lane.position), resume)
+    }
+  }
+
+  private pullSync(): IteratorResult<T> {
+    const result = (this.iterator as Iterator<T>).next()
+    if (result.done) this.exhausted = true
+    return result
+  }
+
+  private pull(): Promise<IteratorResult<T>> {
+    const iterator = this.iterator!
+    const pulled = this.pulling.then(async () => {
+      if (this.exhausted) return {done: true, value: undefined} as IteratorResult<T>
+      const result = await iterator.next()
+      if (result.done) this.exhausted = true
+      return result
+    })
+    this.pulling = pulled.catch(noop)
+    return pulled
+  }
+
+  private async closeIterator(): Promise<void> {
+    this.exhausted = true
+    try {
+      await this.iterator?.return?.()
+    } catch {
+      // The stream's own clean-up failing must not hide the run's report.
+    }
+  }
+
+  /** Records an outcome. `payload` is the value, the error, or for a task stopped mid-flight what it threw. */
+  private settle(index: number, status: Status, payload: unknown, attempts: number, durationMs: number, item: T): void {
+    this.ledger?.record(index, status, payload, attempts, durationMs)
+    if (status === Status.fulfilled) {
+      this.fulfilled++
+    } else if (status === Status.rejected) {
+      this.rejected++
+      this.firstError ??= payload
+      if (this.failFast) this.stop(payload)
+    } else {
+      this.cancelled++
+    }
+    const {onSettle} = this.options
+    if (onSettle) onSettle(index, Ledger.outcome<R>(status, payload, attempts, durationMs, this.signal.reason), item)
+  }
+
+  private cancelUnstarted(): void {
+    const {array, ledger} = this
+    if (!array || !ledger) return
+    for (let index = ledger.firstUnsettled(0); index < array.length; index = ledger.firstUnsettled(index + 1)) {
+      this.settle(index, Status.cancelled, undefined, 0, 0, array[index]!)
+    }
+  }
+}
+
+/** How often the timeout sweep runs: a tenth of the timeout, so a timeout fires at most 10% late, within 1–250 ms. */
+function sweepInterval(timeoutMs: number): number {
+  return Math.min(250, Math.max(1, timeoutMs / 10))
+}

@@ -1,0 +1,5 @@
+export {abortableSleep, backoffDelay} from './backoff.js'
+export {TimeoutError, WaveHaltedError, toError} from './errors.js'
+export {forkJoin} from './fork-join.js'
+export {forkLoops} from './fork-loops.js'
+export type {Backoff, ForkJoinOptions, Outcome, Report, Summary, Task, TaskContext} from './types.js'

@@ -1,0 +1,84 @@
+/** What became of one input item. Every outcome says how many attempts it took and how long, start to settle. */
+export type Outcome<R> =
+  | {readonly status: 'fulfilled'; readonly value: R; readonly attempts: number; readonly durationMs: number}
+  | {readonly status: 'rejected'; readonly error: unknown; readonly attempts: number; readonly durationMs: number}
+  | {
+      readonly status: 'cancelled'
+      /** Why the run stopped: the first error (fail-fast), the caller's abort reason, or a halted wave. */
+      readonly reason: unknown
+      /** What the task itself threw when it was stopped mid-flight, if it was running. */
+      readonly error?: unknown
+      readonly attempts: number
+      readonly durationMs: number
+    }
+
+export interface TaskContext {
+  readonly index: number
+  /** 1 for the first try, 2 for the first retry… */
+  readonly attempt: number
+  /**
+   * Aborts on fail-fast, on the caller's signal (Ctrl-C) and, when `timeoutMs` is set, on this attempt's timeout.
+   * Read it only if the task can stop early: reading it is what creates a per-task signal.
+   */
+  readonly signal: AbortSignal
+}
+
+export type Task<T, R> = (item: T, ctx: TaskContext) => R | PromiseLike<R>
+
+export interface Backoff {
+  /** Delay before the first retry. Default 100 ms. */
+  initialMs?: number
+  /** Each later delay is multiplied by this. Default 2. */
+  factor?: number
+  /** Upper bound of a delay. Default 30 s. */
+  maxMs?: number
+  /** Fraction of each delay taken off at random, 0..1, so that retries of many tasks do not march in step. Default 0.5. */
+  jitter?: number
+}
+
+export interface ForkJoinOptions<T, R> {
+  /** Most tasks in flight at once (>= 1). */
+  workers: number
+  /**
+   * `fail-fast` (default, like Go's errgroup): the first rejection aborts the run; queued items never start and are
+   * reported `cancelled`, in-flight tasks see `ctx.signal` abort. `settle`: every item runs and every error is recorded.
+   */
+  mode?: 'fail-fast' | 'settle'
+  /** Per-attempt time limit; the attempt rejects with a TimeoutError and its signal aborts. */
+  timeoutMs?: number
+  /** Extra attempts after a failed one (0 = try once). */
+  retries?: number
+  backoff?: Backoff
+  /** Whether a failed attempt is worth another. Default: every error is. */
+  shouldRetry?: (error: unknown, attempt: number) => boolean
+  /** Outer cancellation (Ctrl-C): stops the run as fail-fast does. */
+  signal?: AbortSignal
+  /**
+   * Batched fan-out: `[1, 10]` runs 1 item, then 10, then the rest, with a barrier between waves. A wave with a
+   * failure halts the run (a canary): later items are reported `cancelled`.
+   */
+  waves?: readonly number[]
+  /** At most `limit` task starts (attempts) per `intervalMs`. */
+  rate?: {limit: number; intervalMs: number}
+  onStart?: (index: number, item: T) => void
+  onSettle?: (index: number, outcome: Outcome<R>, item: T) => void
+}
+
+export interface Summary {
+  /** Items seen: the input's length, or for a stream the items pulled from it. */
+  total: number
+  fulfilled: number
+  rejected: number
+  cancelled: number
+  /** The first rejection's error, in settle mode too. */
+  firstError: unknown
+  /** Set when the run was stopped early: the first error (fail-fast), the caller's abort reason, or a halted wave. */
+  stopReason: unknown
+  stopped: boolean
+  durationMs: number
+}
+
+export interface Report<R> extends Summary {
+  /** One outcome per input item, in input order. */
+  outcomes: Outcome<R>[]
+}
