@@ -1,0 +1,78 @@
+import {Flags} from '@oclif/core'
+
+import {FanoutCommand} from '../src/cli/command.js'
+import {UsageError} from '../src/cli/errors.js'
+import {duration, engineFlags, modeOf, outputFlags} from '../src/cli/flags.js'
+import {forkJoin} from '../src/engine/index.js'
+import {argvFor, resolveExecutable} from '../src/exec/command-line.js'
+import {runChild} from '../src/exec/child.js'
+import type {ChildResult} from '../src/exec/child.js'
+import {execEnvelope, execResult, renderExecReport} from '../src/exec/report.js'
+import {readTargets} from '../src/exec/targets.js'
+import {exitCodeOf, statusOf} from '../src/report/envelope.js'
+import {Progress, progressMode} from '../src/report/progress.js'
+
+export default class Exec extends FanoutCommand {
+  static override summary = 'Run a command once per target, a bounded number at a time, and report each outcome.'
+
+  static override description = [
+    'A bounded, reporting xargs -P. CMD runs once per target with every {} in its arguments replaced by the target (appended as the last argument when there is no {}); FANOUT_TARGET and FANOUT_INDEX are set in its environment. Its output is captured: the report keeps the last lines of each stream.',
+    'By default the first failure stops the run: targets not started are cancelled and running commands get SIGTERM, then SIGKILL after --kill-after (each command leads its own process group, so what it started stops too). Ctrl-C does the same, prints the partial report and exits 130.',
+    'Exit codes: 0 every target succeeded; 1 some failed or were cancelled; 2 bad usage or input (nothing ran); 3 internal error; 130 interrupted.',
+  ].join('\n\n')
+
+  static override examples = [
+    {description: 'Roll-out status in every namespace listed in a file, 8 at a time:', command: '<%= config.bin %> exec --targets namespaces.txt -- kubectl -n {} rollout status deploy/api'},
+    {description: 'Keep going past failures, 20 at a time, 30 s per target, one retry:', command: '<%= config.bin %> exec --targets hosts.txt -w 20 --keep-going --timeout 30s --retries 1 -- ssh {} uptime'},
+    {description: 'A machine-readable report:', command: '<%= config.bin %> exec -t a -t b --json -- sh -c \'echo "hello from $FANOUT_TARGET"\''},
+  ]
+
+  static override strict = false
+
+  static override usage = 'exec (--targets FILE | --target X…) [flags] -- CMD [ARGS…]'
+
+  static override flags = {
+    targets: Flags.string({helpValue: '<file>', summary: 'File with one target per line (- reads stdin); blank lines and # comments are skipped.'}),
+    target: Flags.string({char: 't', helpValue: '<target>', multiple: true, summary: 'A target (repeatable).'}),
+    ...engineFlags({workers: 8, mode: 'fail-fast'}),
+    'kill-after': duration({
+      summary: 'How long a stopped command has between SIGTERM and SIGKILL.',
+      default: 5000,
+      defaultHelp: async () => '5s',
+    }),
+    ...outputFlags,
+  }
+
+  async run(): Promise<void> {
+    const {argv, flags} = await this.parse(Exec)
+    const template = argv as string[]
+    if (template.length === 0) throw new UsageError('no command: put it after --, e.g. fanout exec --targets FILE -- echo {}')
+    const targets = await readTargets(flags.targets, flags.target)
+    const file = await resolveExecutable(template[0]!)
+    const progress = new Progress('exec', targets.length, progressMode(flags.quiet))
+    const report = await forkJoin<string, ChildResult>(
+      targets,
+      (target, ctx) =>
+        runChild(file, argvFor(template, target).slice(1), {
+          signal: ctx.signal,
+          timeoutMs: flags.timeout,
+          killAfterMs: flags['kill-after'],
+          env: {...process.env, FANOUT_TARGET: target, FANOUT_INDEX: String(ctx.index)},
+        }),
+      {
+        workers: flags.workers,
+        mode: modeOf(flags, 'fail-fast'),
+        retries: flags.retries,
+        rate: flags.rate,
+        signal: this.interruption.signal,
+        onSettle: (_index, outcome) => progress.settle(statusOf(outcome)),
+      },
+    )
+    progress.stop()
+    const results = report.outcomes.map((outcome, index) => execResult(targets[index]!, outcome))
+    const envelope = execEnvelope(results, report.durationMs, this.interrupted)
+    process.stdout.write(flags.json ? `${JSON.stringify(envelope)}\n` : `${renderExecReport(envelope)}\n`)
+    const code = exitCodeOf(envelope)
+    if (code !== 0) this.exit(code)
+  }
+}

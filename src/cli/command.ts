@@ -1,0 +1,63 @@
+import {Command, Errors} from '@oclif/core'
+
+import {ExitCode} from '../report/exit-codes.js'
+import {InterruptedError, UsageError} from './errors.js'
+
+/**
+ * What every fanout command shares: Ctrl-C turned into a signal for the engine (a second Ctrl-C forces the exit),
+ * and every error turned into one line on stderr and the documented exit code.
+ */
+export abstract class FanoutCommand extends Command {
+  /** Aborted on the first SIGINT or SIGTERM, with an InterruptedError. */
+  protected readonly interruption = new AbortController()
+  private readonly onSignal = (signal: NodeJS.Signals) => {
+    if (this.interruption.signal.aborted) {
+      process.stderr.write(`\nfanout ${this.commandName}: ${signal} again, exiting now\n`)
+      process.exit(ExitCode.interrupted)
+    }
+    process.stderr.write(`\nfanout ${this.commandName}: ${signal}: stopping; the partial report follows (${signal} again to exit at once)\n`)
+    this.interruption.abort(new InterruptedError(signal))
+  }
+
+  override async init(): Promise<void> {
+    await super.init()
+    process.on('SIGINT', this.onSignal)
+    process.on('SIGTERM', this.onSignal)
+  }
+
+  override async finally(error: Error | undefined): Promise<void> {
+    process.off('SIGINT', this.onSignal)
+    process.off('SIGTERM', this.onSignal)
+    return super.finally(error)
+  }
+
+  /** The command as typed: `migrate status`, not oclif's `migrate:status`. */
+  protected get commandName(): string {
+    return (this.id ?? '').replaceAll(':', ' ')
+  }
+
+  /** Whether the user interrupted the run: the command then exits 130 after its report. */
+  protected get interrupted(): boolean {
+    return this.interruption.signal.aborted
+  }
+
+  override async catch(error: Error & {oclif?: {exit?: number}}): Promise<unknown> {
+    if (error instanceof Errors.ExitError) throw error
+    if (error instanceof UsageError) return this.fail(ExitCode.usage, error.line)
+    if (error instanceof Errors.CLIError && error.oclif?.exit === 2) {
+      // oclif's own parse errors (unknown flag, exclusive flags…) span lines under headers: keep what they say.
+      const said = error.message
+        .split('\n')
+        .map((line) => line.trim())
+        .filter((line) => line && !/^(The following errors occurred:|See more help with --help)$/.test(line))
+      return this.fail(ExitCode.usage, `${said.join('; ')} (see: fanout ${this.commandName} --help)`)
+    }
+    if (process.env.DEBUG) process.stderr.write(`${error.stack}\n`)
+    return this.fail(ExitCode.internal, `internal error: ${error.message} (this is a bug in fanout; DEBUG=1 shows the stack)`)
+  }
+
+  protected fail(code: ExitCode, line: string): never {
+    process.stderr.write(`fanout ${this.commandName}: ${line}\n`)
+    this.exit(code)
+  }
+}

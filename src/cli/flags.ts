@@ -1,0 +1,78 @@
+import {Flags} from '@oclif/core'
+
+import {UsageError} from './errors.js'
+import {accepts, parseCount, parseDuration, parseRate} from './values.js'
+import type {Rate} from './values.js'
+
+/** A flag parser that turns a bad value into one line naming the flag, what it accepts and what was given. */
+function checked<T>(parse: (input: string) => T) {
+  return async (input: string, _context: unknown, options: {name: string}): Promise<T> => {
+    try {
+      return parse(input)
+    } catch (error) {
+      const expected = error instanceof UsageError ? error.line : String(error)
+      throw new UsageError(`--${options.name} expects ${expected}; got "${input}"`)
+    }
+  }
+}
+
+const atLeast = (min: number) => (input: string) => {
+  const value = parseCount(input)
+  if (value < min) throw new UsageError(`${accepts.count}, at least ${min}`)
+  return value
+}
+
+export const duration = Flags.custom<number>({helpValue: '<duration>', parse: checked(parseDuration)})
+export const count = Flags.custom<number>({helpValue: '<count>', parse: checked(atLeast(0))})
+const positive = Flags.custom<number>({helpValue: '<count>', parse: checked(atLeast(1))})
+export const rate = Flags.custom<Rate>({helpValue: '<rate>', parse: checked(parseRate)})
+
+/** The flags that steer the engine, the same in every command; each command picks its defaults. */
+export function engineFlags(defaults: {workers: number; mode: 'fail-fast' | 'settle'; timeout?: string}) {
+  const keepGoingIsDefault = defaults.mode === 'settle'
+  return {
+    workers: positive({
+      char: 'w',
+      summary: 'Most targets worked on at once (a bounded pool).',
+      default: defaults.workers,
+    }),
+    timeout: duration({
+      summary: `Time limit for each attempt on a target (${accepts.duration}; 0 for none).`,
+      default: defaults.timeout === undefined ? 0 : parseDuration(defaults.timeout),
+      defaultHelp: async () => defaults.timeout ?? '0 (none)',
+    }),
+    retries: count({
+      summary: 'Extra attempts for a failed target, with exponential backoff and jitter.',
+      default: 0,
+    }),
+    'fail-fast': Flags.boolean({
+      summary: `Stop at the first failure: targets not started are cancelled, running ones are stopped.${
+        keepGoingIsDefault ? '' : ' (default)'
+      }`,
+      exclusive: ['keep-going'],
+    }),
+    'keep-going': Flags.boolean({
+      summary: `Run every target whatever fails, and report every failure.${keepGoingIsDefault ? ' (default)' : ''}`,
+      exclusive: ['fail-fast'],
+    }),
+    rate: rate({
+      summary: `Cap on target starts (${accepts.rate}).`,
+    }),
+  }
+}
+
+export const outputFlags = {
+  json: Flags.boolean({
+    summary: 'Print one JSON document on stdout and nothing else there; progress goes to stderr.',
+  }),
+  quiet: Flags.boolean({
+    char: 'q',
+    summary: 'No progress; only the final report.',
+  }),
+}
+
+export function modeOf(flags: {'fail-fast': boolean; 'keep-going': boolean}, fallback: 'fail-fast' | 'settle') {
+  if (flags['fail-fast']) return 'fail-fast'
+  if (flags['keep-going']) return 'settle'
+  return fallback
+}

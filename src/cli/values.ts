@@ -1,0 +1,57 @@
+import {UsageError} from './errors.js'
+
+/** What each value kind accepts, as the error and `--help` say it. */
+export const accepts = {
+  duration: 'a duration like 500ms, 5s, 2m or 1m30s',
+  count: 'a whole number like 8, 500 or 10k',
+  rate: 'a rate like 50/s, 100/m or 10/500ms',
+} as const
+
+const DURATION_UNITS: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000}
+
+/** `500ms`, `5s`, `2m`, `1h`, `1m30s`, `1.5s`, or `0`, in milliseconds. */
+export function parseDuration(input: string): number {
+  const text = input.trim()
+  if (text === '0') return 0
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)]
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) throw new UsageError(accepts.duration)
+  return parts.reduce((total, [, amount, unit]) => total + Number(amount) * DURATION_UNITS[unit!]!, 0)
+}
+
+const COUNT_SUFFIXES: Record<string, number> = {'': 1, k: 1e3, K: 1e3, m: 1e6, M: 1e6}
+
+/** `8`, `10k`, `1.5k`, `2M` (also `10_000`), as a whole number. */
+export function parseCount(input: string): number {
+  const match = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(input.trim().replaceAll('_', ''))
+  const value = match ? Number(match[1]) * COUNT_SUFFIXES[match[2]!]! : Number.NaN
+  if (!Number.isSafeInteger(value)) throw new UsageError(accepts.count)
+  return value
+}
+
+export interface Rate {
+  limit: number
+  intervalMs: number
+}
+
+/** `50/s`, `100/m`, `10/500ms`, `5/2s`; a bare `50` means per second. */
+export function parseRate(input: string): Rate {
+  const [amount = '', per = 's'] = input.trim().split('/')
+  try {
+    const limit = parseCount(amount)
+    const intervalMs = parseDuration(/^\d/.test(per) ? per : `1${per}`)
+    if (limit >= 1 && intervalMs > 0) return {limit, intervalMs}
+  } catch {
+    // Reported below with the whole input in view.
+  }
+  throw new UsageError(accepts.rate)
+}
+
+/** `1m30s` style, for help texts and reports. */
+export function formatDuration(ms: number): string {
+  if (ms < 1) return `${ms.toFixed(2)}ms`
+  if (ms < 1000) return `${Math.round(ms)}ms`
+  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`
+  const minutes = Math.floor(ms / 60_000)
+  const seconds = Math.round((ms % 60_000) / 1000)
+  return minutes < 60 ? `${minutes}m${seconds ? `${seconds}s` : ''}` : `${Math.floor(minutes / 60)}h${minutes % 60}m`
+}

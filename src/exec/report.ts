@@ -1,0 +1,64 @@
+import type {Outcome} from '../engine/index.js'
+import {envelope, round, statusOf} from '../report/envelope.js'
+import type {Envelope, Result} from '../report/envelope.js'
+import {formatDuration} from '../cli/values.js'
+import {renderTable} from '../report/table.js'
+import {ChildFailed} from './child.js'
+import type {ChildResult} from './child.js'
+
+export interface ExecResult extends Result {
+  exitCode: number | null
+  signal: string | null
+  error?: {code: string; message: string}
+  stdout: string[]
+  stderr: string[]
+}
+
+export function execResult(target: string, outcome: Outcome<ChildResult>): ExecResult {
+  const base = {target, status: statusOf(outcome), attempts: outcome.attempts, durationMs: round(outcome.durationMs)}
+  if (outcome.status === 'fulfilled') return {...base, ...childFields(outcome.value)}
+  const thrown = outcome.status === 'rejected' ? outcome.error : outcome.error
+  if (thrown instanceof ChildFailed) {
+    const code = outcome.status === 'cancelled' ? 'cancelled' : thrown.code
+    return {...base, ...childFields(thrown.result), error: {code, message: thrown.message}}
+  }
+  const message = outcome.status === 'cancelled' ? 'not started: the run stopped first' : String((thrown as Error)?.message)
+  return {...base, exitCode: null, signal: null, stdout: [], stderr: [], error: {code: outcome.status === 'cancelled' ? 'cancelled' : 'error', message}}
+}
+
+function childFields({exitCode, signal, stderr, stdout}: ChildResult) {
+  return {exitCode, signal, stdout, stderr}
+}
+
+const ORDER = {failed: 0, cancelled: 1, succeeded: 2} as const
+
+/** Failures first, then cancellations, then successes; each group in input order. */
+export function renderExecReport(report: Envelope<ExecResult>, stream: NodeJS.WriteStream = process.stdout): string {
+  const rows = [...report.results]
+    .sort((a, b) => ORDER[a.status] - ORDER[b.status])
+    .map((r) => [
+      r.target,
+      r.status,
+      r.exitCode === null ? (r.signal ?? '-') : String(r.exitCode),
+      String(r.attempts),
+      r.attempts === 0 ? '-' : formatDuration(r.durationMs),
+      lastLines(r),
+    ])
+  const table = renderTable(['target', 'status', 'exit', 'tries', 'time', 'last stderr of failures'], rows, stream)
+  const {cancelled, durationMs, failed, succeeded, total} = report.summary
+  const counts = `${total} target${total === 1 ? '' : 's'}: ${succeeded} succeeded, ${failed} failed, ${cancelled} cancelled`
+  const tail = report.interrupted ? ' — interrupted, partial report' : ''
+  return `${table}\n${counts} in ${formatDuration(durationMs)}${tail}`
+}
+
+/** What a failure printed last, and why it stopped; nothing for successes, whose stderr is usually progress chatter. */
+function lastLines(result: ExecResult): string {
+  if (result.status === 'succeeded') return ''
+  const lines = result.stderr.slice(-3).map((line) => (line.length > 100 ? `${line.slice(0, 99)}…` : line))
+  if (result.error) lines.push(`(${result.error.message})`)
+  return lines.join('\n')
+}
+
+export function execEnvelope(results: ExecResult[], durationMs: number, interrupted: boolean): Envelope<ExecResult> {
+  return envelope('exec', results, durationMs, interrupted)
+}
