@@ -7,7 +7,7 @@
 import {execFileSync} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 
-import Table from 'cli-table3'
+import {renderTable} from '../src/report/table.js'
 
 const caseScript = fileURLToPath(new URL('engine-case.js', import.meta.url))
 
@@ -31,14 +31,14 @@ process.stderr.write('\n')
 
 const ratio = (value: number, base: number) => `${(value / base).toFixed(2)}x`
 const bare = {ms: times['bare:0']!.ms, rssMb: rss['bare:0']!}
-const table = new Table({head: ['contender', 'timeout', 'wall ms', 'vs bare', 'peak RSS MB', 'vs bare']})
+const rows: string[][] = []
 for (const spec of [...fast.slice(0, 3), ...slow.slice(0, 2), ...fast.slice(3), ...slow.slice(2)]) {
   const [name, timeout] = spec.split(':')
   const {ms} = times[spec]!
-  table.push([name, timeout === '0' ? '-' : '5 s', ms.toFixed(0), ratio(ms, bare.ms), rss[spec]!.toFixed(0), ratio(rss[spec]!, bare.rssMb)])
+  rows.push([name!, timeout === '0' ? '-' : '5 s', ms.toFixed(0), ratio(ms, bare.ms), rss[spec]!.toFixed(0), ratio(rss[spec]!, bare.rssMb)])
 }
 console.log('1,000,000 no-op async tasks, 64 workers; ratios against the bare pool without timeout')
-console.log(table.toString())
+console.log(renderTable(['contender', 'timeout', 'wall ms', 'vs bare', 'peak RSS MB', 'vs bare'], rows))
 const fj = times['forkJoin:0']!.ms
 const fjTimeout = times['forkJoin:5000']!.ms
 const checks: [string, boolean][] = [

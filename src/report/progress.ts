@@ -6,10 +6,13 @@ import type {ResultStatus} from './envelope.js'
 
 export type ProgressMode = 'tty' | 'plain' | 'off'
 
-/** A spinner on a terminal, a line every few seconds in CI and pipes, nothing with --quiet. Always on stderr. */
+/**
+ * A spinner on a terminal, a line every few seconds in CI and pipes, nothing with --quiet. Always on stderr.
+ * A terminal that reports no width (some CI pseudo-terminals) gets plain lines: a spinner cannot redraw there.
+ */
 export function progressMode(quiet: boolean, stream: NodeJS.WriteStream = process.stderr): ProgressMode {
   if (quiet) return 'off'
-  return stream.isTTY ? 'tty' : 'plain'
+  return stream.isTTY && stream.columns > 0 ? 'tty' : 'plain'
 }
 
 /** done/total, failed, rate and ETA while a run goes; counts what the engine settles. */
