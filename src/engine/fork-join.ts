@@ -58,6 +58,9 @@ interface Lane {
   context: Context | undefined
   item: unknown
   itemStarted: number
+  timeoutMs: number
+  /** The attempt's signal has aborted for its timeout; it is in its grace period. */
+  expiring: boolean
 }
 
 /** An item whose attempt timed out, handed to the lane that replaces the orphaned one. */
@@ -74,8 +77,10 @@ const noop = () => {}
 class Run<T, R> {
   private readonly workers: number
   private readonly failFast: boolean
-  private readonly timeoutMs: number
-  private readonly retries: number
+  /** Whether attempts run against a deadline: then each gets its own signal, and the sweep runs. */
+  private readonly timed: boolean
+  private readonly timeoutFor: (item: T) => number
+  private readonly retriesFor: (item: T) => number
   private readonly controller = new AbortController()
   private readonly signal = this.controller.signal
   /** Mirrors `signal.aborted`, which is a getter with checks: the hot loop reads this instead. */
@@ -107,15 +112,18 @@ class Run<T, R> {
   ) {
     const {retries = 0, timeoutMs = 0, workers} = options
     if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a whole number >= 1, got ${workers}`)
-    if (!(timeoutMs >= 0)) throw new RangeError(`timeoutMs must be >= 0, got ${timeoutMs}`)
-    if (!Number.isInteger(retries) || retries < 0) throw new RangeError(`retries must be a whole number >= 0, got ${retries}`)
+    if (typeof timeoutMs === 'number' && !(timeoutMs >= 0)) throw new RangeError(`timeoutMs must be >= 0, got ${timeoutMs}`)
+    if (typeof retries === 'number' && !(Number.isInteger(retries) && retries >= 0)) {
+      throw new RangeError(`retries must be a whole number >= 0, got ${retries}`)
+    }
     for (const size of options.waves ?? []) {
       if (!Number.isInteger(size) || size < 1) throw new RangeError(`each wave must be a whole number >= 1, got ${size}`)
     }
     this.workers = workers
     this.failFast = (options.mode ?? 'fail-fast') === 'fail-fast'
-    this.timeoutMs = timeoutMs
-    this.retries = retries
+    this.timed = typeof timeoutMs === 'function' || timeoutMs > 0
+    this.timeoutFor = typeof timeoutMs === 'function' ? timeoutMs : () => timeoutMs
+    this.retriesFor = typeof retries === 'function' ? retries : () => retries
     this.sync = !(Symbol.asyncIterator in items)
     if (Array.isArray(items)) {
       this.array = items
@@ -136,7 +144,8 @@ class Run<T, R> {
     const onOuterAbort = () => this.stop(outer!.reason)
     if (outer?.aborted) this.stop(outer.reason)
     else outer?.addEventListener('abort', onOuterAbort, {once: true})
-    const sweep = this.timeoutMs > 0 ? setInterval(() => this.sweep(), sweepInterval(this.timeoutMs)) : undefined
+    const {timeoutMs} = this.options
+    const sweep = this.timed ? setInterval(() => this.sweep(), sweepInterval(timeoutMs)) : undefined
     try {
       await this.runWaves()
     } finally {
@@ -166,7 +175,7 @@ class Run<T, R> {
 
   /** Behind `ctx.signal`: the run's own signal, or with a timeout a per-attempt one that the sweep can abort. */
   signalFor(ctx: Context): AbortSignal {
-    if (this.timeoutMs === 0) return this.signal
+    if (!this.timed) return this.signal
     if (ctx.controller === undefined) {
       ctx.controller = new AbortController()
       const reason = ctx.expired ?? (this.stopped ? this.signal.reason : undefined)
@@ -213,7 +222,7 @@ class Run<T, R> {
   }
 
   private newLane(position: number): Lane {
-    const lane: Lane = {position, deadline: 0, orphaned: false, context: undefined, item: undefined, itemStarted: 0}
+    const lane: Lane = {position, deadline: 0, orphaned: false, context: undefined, item: undefined, itemStarted: 0, timeoutMs: 0, expiring: false}
     this.lanes[position] = lane
     return lane
   }
@@ -272,11 +281,14 @@ class Run<T, R> {
 
   /** Starts one attempt; with a timeout, arms the lane so the sweep can end it. */
   private attempt(lane: Lane, item: T, ctx: Context, attemptStarted: number, itemStarted: number): R | PromiseLike<R> {
-    if (this.timeoutMs > 0) {
+    if (this.timed) {
+      const timeoutMs = this.timeoutFor(item)
       lane.context = ctx
       lane.item = item
       lane.itemStarted = itemStarted
-      lane.deadline = attemptStarted + this.timeoutMs
+      lane.timeoutMs = timeoutMs
+      lane.expiring = false
+      lane.deadline = timeoutMs > 0 ? attemptStarted + timeoutMs : 0
     }
     return this.task(item, ctx)
   }
@@ -299,7 +311,7 @@ class Run<T, R> {
     for (;;) {
       if (this.stopped) return settle(Status.cancelled, thrown)
       const error = toError(thrown)
-      if (attempt > this.retries || !(this.options.shouldRetry?.(error, attempt) ?? true)) {
+      if (attempt > this.retriesFor(item) || !(this.options.shouldRetry?.(error, attempt) ?? true)) {
         return settle(Status.rejected, error)
       }
       try {
@@ -323,17 +335,25 @@ class Run<T, R> {
     }
   }
 
+  /** Ends overdue attempts: first aborts their signal, then (after any grace) hands their item to a fresh lane. */
   private sweep(): void {
     const now = performance.now()
+    const grace = this.options.abortGraceMs ?? 0
     for (const lane of this.lanes) {
       if (lane.deadline === 0 || now < lane.deadline) continue
+      const ctx = lane.context!
+      if (!lane.expiring) {
+        lane.expiring = true
+        ctx.expired = new TimeoutError(lane.timeoutMs)
+        ctx.controller?.abort(ctx.expired)
+        if (grace > 0) {
+          lane.deadline = now + grace
+          continue
+        }
+      }
       lane.deadline = 0
       lane.orphaned = true
-      const ctx = lane.context!
-      const error = new TimeoutError(this.timeoutMs)
-      ctx.expired = error
-      ctx.controller?.abort(error)
-      const resume = {item: lane.item as T, index: ctx.index, attempt: ctx.attempt, error, started: lane.itemStarted}
+      const resume = {item: lane.item as T, index: ctx.index, attempt: ctx.attempt, error: ctx.expired!, started: lane.itemStarted}
       this.launch(this.newLane(lane.position), resume)
     }
   }
@@ -390,7 +410,10 @@ class Run<T, R> {
   }
 }
 
-/** How often the timeout sweep runs: a tenth of the timeout, so a timeout fires at most 10% late, within 1–250 ms. */
-function sweepInterval(timeoutMs: number): number {
-  return Math.min(250, Math.max(1, timeoutMs / 10))
+/**
+ * How often the timeout sweep runs: a tenth of the timeout, so that a timeout fires at most 10% late, within
+ * 1–250 ms; every 10 ms when each item has its own timeout.
+ */
+function sweepInterval(timeoutMs: unknown): number {
+  return typeof timeoutMs === 'number' ? Math.min(250, Math.max(1, timeoutMs / 10)) : 10
 }

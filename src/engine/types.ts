@@ -44,10 +44,16 @@ export interface ForkJoinOptions<T, R> {
    * reported `cancelled`, in-flight tasks see `ctx.signal` abort. `settle`: every item runs and every error is recorded.
    */
   mode?: 'fail-fast' | 'settle'
-  /** Per-attempt time limit; the attempt rejects with a TimeoutError and its signal aborts. */
-  timeoutMs?: number
-  /** Extra attempts after a failed one (0 = try once). */
-  retries?: number
+  /** Per-attempt time limit, for all items or each its own (0 = none); the attempt's signal aborts with a TimeoutError. */
+  timeoutMs?: number | ((item: T) => number)
+  /**
+   * How long a timed-out attempt may still take to settle after its signal aborted, so that a task which stops on
+   * the signal can report what it saw (connected but no answer…). Past it the attempt is recorded as a TimeoutError
+   * and its worker moves on. Default 0.
+   */
+  abortGraceMs?: number
+  /** Extra attempts after a failed one (0 = try once), for all items or each its own. */
+  retries?: number | ((item: T) => number)
   backoff?: Backoff
   /** Whether a failed attempt is worth another. Default: every error is. */
   shouldRetry?: (error: unknown, attempt: number) => boolean

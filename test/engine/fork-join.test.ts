@@ -239,6 +239,43 @@ describe('forkJoin: timeouts and retries', () => {
     expect(picky.outcomes[0]).toMatchObject({status: 'rejected', attempts: 1})
   })
 
+  it('takes a timeout and a retry count per item when given functions', async () => {
+    const items = [
+      {name: 'patient', timeoutMs: 0, retries: 0, ms: 80},
+      {name: 'strict', timeoutMs: 20, retries: 2, ms: 80},
+    ]
+    const attempts = new Map<string, number>()
+    const report = await forkJoin(
+      items,
+      async (item) => {
+        attempts.set(item.name, (attempts.get(item.name) ?? 0) + 1)
+        await sleep(item.ms)
+        return item.name
+      },
+      {workers: 2, mode: 'settle', timeoutMs: (i) => i.timeoutMs, retries: (i) => i.retries, backoff: {initialMs: 1}},
+    )
+    expect(report.outcomes[0]).toMatchObject({status: 'fulfilled', value: 'patient', attempts: 1})
+    expect(report.outcomes[1]).toMatchObject({status: 'rejected', error: expect.any(TimeoutError), attempts: 3})
+    expect((report.outcomes[1] as {error: TimeoutError}).error.timeoutMs).toBe(20)
+    expect(attempts.get('strict')).toBe(3)
+  })
+
+  it('abortGraceMs lets a task that stops on its signal report its own error; one that ignores it still times out', async () => {
+    const cooperative = await forkJoin(
+      ['x'],
+      (_x, ctx) =>
+        new Promise((_, reject) => {
+          ctx.signal.addEventListener('abort', () => setTimeout(() => reject(new Error('connected, but no answer')), 5))
+        }),
+      {workers: 1, timeoutMs: 30, abortGraceMs: 200},
+    )
+    expect(cooperative.outcomes[0]).toMatchObject({status: 'rejected', error: {message: 'connected, but no answer'}})
+    const started = performance.now()
+    const stubborn = await forkJoin(['x'], () => new Promise(() => {}), {workers: 1, timeoutMs: 30, abortGraceMs: 50})
+    expect(stubborn.outcomes[0]).toMatchObject({status: 'rejected', error: expect.any(TimeoutError)})
+    expect(performance.now() - started).toBeGreaterThanOrEqual(75)
+  })
+
   it('an abort during backoff cancels the item at once', async () => {
     const controller = new AbortController()
     setTimeout(() => controller.abort(new Error('interrupted')), 50)
