@@ -1,7 +1,14 @@
 #!/usr/bin/env node
-import {execute, settings} from '@oclif/core'
+// DNS lookups (getaddrinfo) run on libuv's thread pool, 4 threads by default: checking 200 hosts at once would
+// queue behind them. It must be sized before the pool first starts, so before anything else is loaded.
+process.env.UV_THREADPOOL_SIZE ??= '64'
+
+const {execute, settings} = await import('@oclif/core')
 
 // The compiled CLI runs compiled commands whatever NODE_ENV says (oclif would look for TypeScript under test/development).
 settings.enableAutoTranspile = false
 
 await execute({dir: import.meta.url})
+// Commands set process.exitCode and return, so that stdout is flushed before the process ends. Should anything
+// still hold the event loop open (a backend that never closes its socket), end anyway, with that exit code.
+setTimeout(() => process.exit(), 3000).unref()

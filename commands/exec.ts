@@ -71,8 +71,7 @@ export default class Exec extends FanoutCommand {
     progress.stop()
     const results = report.outcomes.map((outcome, index) => execResult(targets[index]!, outcome))
     const envelope = execEnvelope(results, report.durationMs, this.interrupted)
-    process.stdout.write(flags.json ? `${JSON.stringify(envelope)}\n` : `${renderExecReport(envelope)}\n`)
-    const code = exitCodeOf(envelope)
-    if (code !== 0) this.exit(code)
+    this.report(flags.json ? JSON.stringify(envelope) : renderExecReport(envelope))
+    this.finish(exitCodeOf(envelope))
   }
 }

@@ -56,6 +56,19 @@ export abstract class FanoutCommand extends Command {
     return this.fail(ExitCode.internal, `internal error: ${error.message} (this is a bug in fanout; DEBUG=1 shows the stack)`)
   }
 
+  /** Prints the report on stdout (with a final newline). */
+  protected report(text: string): void {
+    if (text !== '') process.stdout.write(`${text}\n`)
+  }
+
+  /**
+   * Ends the command with `code` by setting it rather than exiting: Node then exits once stdout is flushed, where a
+   * process.exit() right after a large write to a pipe would cut the report short.
+   */
+  protected finish(code: ExitCode): void {
+    process.exitCode = code
+  }
+
   protected fail(code: ExitCode, line: string): never {
     process.stderr.write(`fanout ${this.commandName}: ${line}\n`)
     this.exit(code)

@@ -13,8 +13,8 @@ export interface CliRun {
 
 export interface CliOptions {
   input?: string
-  /** Send SIGINT (Ctrl-C) once this resolves. */
-  interruptWhen?: Promise<unknown>
+  /** Send SIGINT (Ctrl-C) once this resolves, or once stdout so far satisfies it. */
+  interruptWhen?: Promise<unknown> | ((stdout: string) => boolean)
   cwd?: string
   env?: NodeJS.ProcessEnv
 }
@@ -26,8 +26,17 @@ export function fanout(args: string[], options: CliOptions = {}): Promise<CliRun
     const child = spawn(process.execPath, [BIN, ...args], {cwd: options.cwd ?? ROOT, env: {...process.env, ...options.env}})
     let stdout = ''
     let stderr = ''
-    void options.interruptWhen?.then(() => child.kill('SIGINT'))
-    child.stdout.on('data', (chunk) => (stdout += chunk))
+    const {interruptWhen} = options
+    let interrupted = false
+    const interrupt = () => {
+      if (!interrupted) child.kill('SIGINT')
+      interrupted = true
+    }
+    if (interruptWhen instanceof Promise) void interruptWhen.then(interrupt)
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk
+      if (typeof interruptWhen === 'function' && interruptWhen(stdout)) interrupt()
+    })
     child.stderr.on('data', (chunk) => (stderr += chunk))
     child.on('error', reject)
     child.on('close', (code) => resolve({code, stdout, stderr, ms: performance.now() - started}))

@@ -1,0 +1,38 @@
+import {spawn} from 'node:child_process'
+import {readFile} from 'node:fs/promises'
+import {fileURLToPath} from 'node:url'
+
+const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
+
+export interface ProcessRun {
+  code: number | null
+  stdout: string
+  wallMs: number
+  /** Peak resident set size, from the kernel's high-water mark (VmHWM), in MB. */
+  peakRssMb: number
+}
+
+/** Runs the built CLI as a user would and measures its wall time and peak RSS. */
+export function runFanout(args: string[]): Promise<ProcessRun> {
+  const started = performance.now()
+  const child = spawn(process.execPath, [BIN, ...args], {stdio: ['ignore', 'pipe', 'inherit']})
+  let stdout = ''
+  let peakKb = 0
+  child.stdout.on('data', (chunk) => (stdout += chunk))
+  // VmHWM only grows; reading it often enough catches the peak before the process exits.
+  const poll = setInterval(async () => {
+    try {
+      const status = await readFile(`/proc/${child.pid}/status`, 'utf8')
+      peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0))
+    } catch {
+      // The process has exited.
+    }
+  }, 20)
+  return new Promise((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearInterval(poll)
+      resolve({code, stdout, wallMs: performance.now() - started, peakRssMb: peakKb / 1024})
+    })
+  })
+}

@@ -1,0 +1,155 @@
+import {Flags} from '@oclif/core'
+
+import {FanoutCommand} from '../src/cli/command.js'
+import {UsageError} from '../src/cli/errors.js'
+import {count, duration, engineFlags, modeOf, outputFlags} from '../src/cli/flags.js'
+import {abortableSleep} from '../src/engine/index.js'
+import {formatDuration} from '../src/cli/values.js'
+import {checksFromUrls, readUrlFile} from '../src/health/check.js'
+import type {Check, CheckDefaults} from '../src/health/check.js'
+import {loadCheckFile} from '../src/health/check-file.js'
+import {checkAll} from '../src/health/check-all.js'
+import {changes} from '../src/health/changes.js'
+import {renderJunit} from '../src/health/junit.js'
+import {renderPrometheus} from '../src/health/prometheus.js'
+import {renderHealth} from '../src/health/render.js'
+import type {HealthResult} from '../src/health/result.js'
+import type {Envelope} from '../src/report/envelope.js'
+import {ExitCode} from '../src/report/exit-codes.js'
+import {Progress, progressMode} from '../src/report/progress.js'
+import {writeAtomically} from '../src/report/write-file.js'
+
+const FORMATS = ['table', 'json', 'junit', 'prometheus'] as const
+type Format = (typeof FORMATS)[number]
+
+export default class Healthcheck extends FanoutCommand {
+  static override summary = 'Check many backends at once and say clearly which are down and why.'
+
+  static override description = [
+    'Checks run through a bounded pool; one failing, slow or hanging backend never stops or slows the others (--keep-going is the default). Each check has its own timeout and retries; a check that passed only after retries says so.',
+    'Targets: URLs as arguments, --file with one URL a line, or --file with a YAML check file (Gatus-like: defaults, then checks with name, group, tags, url, method, headers, body, timeout, retries, insecure and conditions; ${ENV} is substituted). Schemes: http:// https:// tcp:// tls:// postgres:// redis://.',
+    'Conditions (Gatus syntax): [STATUS] == 200, [RESPONSE_TIME] < 300, [BODY].status == UP, len([BODY].items) > 0, has([BODY].error) == false, [BODY] == pat(*ok*), [STATUS] == any(200, 204), [CERTIFICATE_EXPIRATION] > 336h, [CONNECTED] == true, [IP] == 127.0.0.1. Without conditions an HTTP check passes on a final status below 400, any other on a working connection.',
+    'Exit codes: 0 all healthy; 1 more unhealthy checks than --max-failures; 2 bad usage or an invalid check file (nothing ran); 3 internal error; 130 interrupted.',
+  ].join('\n\n')
+
+  static override examples = [
+    {description: 'Check a few URLs:', command: '<%= config.bin %> healthcheck https://api.internal/health tcp://db.internal:5432 redis://cache.internal:6379'},
+    {description: 'A check file in CI, JUnit for the test report:', command: '<%= config.bin %> healthcheck --file checks.yaml --format junit --output healthcheck.xml'},
+    {description: 'Validate a check file without running it:', command: '<%= config.bin %> healthcheck --validate checks.yaml'},
+    {description: 'Watch every 30 s, blackbox metrics for node_exporter\'s textfile collector:', command: '<%= config.bin %> healthcheck --file checks.yaml --watch 30s --format prometheus --output /var/lib/node_exporter/healthcheck.prom'},
+  ]
+
+  static override strict = false
+
+  static override usage = 'healthcheck [URL…] [--file FILE] [flags]'
+
+  static override flags = {
+    file: Flags.string({char: 'f', helpValue: '<file>', summary: 'URLs, one a line; or a YAML check file (.yaml/.yml).'}),
+    validate: Flags.string({helpValue: '<file>', summary: 'Check a YAML check file without running it, and exit.'}),
+    condition: Flags.string({char: 'C', multiple: true, helpValue: '<condition>', summary: 'A condition for the URLs given as arguments or in a URL list (repeatable).'}),
+    header: Flags.string({char: 'H', multiple: true, helpValue: '<"Name: value">', summary: 'A request header for HTTP checks (repeatable).'}),
+    insecure: Flags.boolean({char: 'k', summary: 'Do not verify TLS certificates (their expiry is still read).'}),
+    ...engineFlags({workers: 64, mode: 'settle', timeout: '5s'}),
+    'retry-delay': duration({summary: 'Delay before the first retry of a failing check; doubles with each retry.', default: 1000, defaultHelp: async () => '1s'}),
+    'max-failures': count({summary: 'Unhealthy checks tolerated before exiting 1.', default: 0}),
+    format: Flags.string({options: [...FORMATS], default: 'table', summary: 'Report format on stdout (or in --output).'}),
+    output: Flags.string({char: 'o', helpValue: '<file>', summary: 'Write the report to this file (atomically) instead of stdout.'}),
+    watch: duration({summary: 'Check again at this interval until Ctrl-C; a terminal shows a live table, a pipe gets the changes.'}),
+    all: Flags.boolean({summary: 'List healthy checks too when there are more than 50.'}),
+    ...outputFlags,
+  }
+
+  async run(): Promise<void> {
+    const {argv, flags} = await this.parse(Healthcheck)
+    const defaults: CheckDefaults = {
+      timeoutMs: flags.timeout,
+      retries: flags.retries,
+      insecure: flags.insecure,
+      headers: parseHeaders(flags.header ?? []),
+    }
+    if (flags.validate !== undefined) {
+      const {checks} = await loadCheckFile(flags.validate, defaults)
+      this.report(`${flags.validate}: ${checks.length} check${checks.length === 1 ? '' : 's'}, valid`)
+      return
+    }
+    const {checks, retryDelayMs} = await this.checks(argv as string[], flags.file, defaults, flags.condition ?? [])
+    const format: Format = flags.json ? 'json' : (flags.format as Format)
+    const options = {
+      workers: flags.workers,
+      mode: modeOf(flags, 'settle'),
+      retryDelayMs: retryDelayMs ?? flags['retry-delay'],
+      rate: flags.rate,
+      maxRedirects: 10,
+      maxBodyBytes: 1024 * 1024,
+      signal: this.interruption.signal,
+    }
+    const live = format === 'table' && !flags.output && process.stdout.isTTY && flags.watch !== undefined
+    let last: Envelope<HealthResult> | undefined
+    for (;;) {
+      const progress = live ? undefined : new Progress('healthcheck', checks.length, progressMode(flags.quiet))
+      const report = await checkAll(checks, {...options, onSettle: progress && ((status) => progress.settle(status))})
+      progress?.stop()
+      if (report.interrupted && last) break // Ctrl-C mid-round in --watch: the last whole round stands
+      await this.print(report, last, {format, output: flags.output, all: flags.all, live})
+      last = report
+      if (flags.watch === undefined || report.interrupted) break
+      if (live) this.report(`\nnext round in ${formatDuration(flags.watch)}; Ctrl-C to stop`)
+      try {
+        await abortableSleep(flags.watch, this.interruption.signal)
+      } catch {
+        break
+      }
+    }
+    const unhealthy = last!.summary.failed + last!.summary.cancelled
+    this.finish(this.interrupted ? ExitCode.interrupted : unhealthy > flags['max-failures'] ? ExitCode.failed : ExitCode.ok)
+  }
+
+  private async checks(urls: string[], file: string | undefined, defaults: CheckDefaults, conditions: string[]) {
+    const checks: Check[] = checksFromUrls(
+      urls.map((text, index) => ({text, where: `argument ${index + 1}`})),
+      defaults,
+      conditions,
+    )
+    let retryDelayMs: number | undefined
+    if (file !== undefined) {
+      if (/\.ya?ml$/i.test(file)) {
+        const loaded = await loadCheckFile(file, defaults)
+        checks.push(...loaded.checks)
+        retryDelayMs = loaded.retryDelayMs
+      } else {
+        checks.push(...checksFromUrls(await readUrlFile(file), defaults, conditions))
+      }
+    }
+    if (checks.length === 0) {
+      throw new UsageError('no checks: give URLs as arguments, --file urls.txt (one a line) or --file checks.yaml')
+    }
+    return {checks, retryDelayMs}
+  }
+
+  private async print(
+    report: Envelope<HealthResult>,
+    previous: Envelope<HealthResult> | undefined,
+    options: {format: Format; output?: string; all: boolean; live: boolean},
+  ): Promise<void> {
+    let text: string
+    if (options.format === 'json') text = JSON.stringify(report)
+    else if (options.format === 'junit') text = renderJunit(report)
+    else if (options.format === 'prometheus') text = (await renderPrometheus(report)).trimEnd()
+    else if (previous && !options.live && !options.output) text = changes(previous, report).join('\n')
+    else text = renderHealth(report, {all: options.all})
+    if (options.output) return writeAtomically(options.output, `${text}\n`)
+    if (options.live) process.stdout.write('\u001B[2J\u001B[H') // redraw in place
+    this.report(text)
+  }
+}
+
+/** `-H "Authorization: Bearer x"` -> {authorization: 'Bearer x'}. */
+function parseHeaders(values: string[]): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const value of values) {
+    const colon = value.indexOf(':')
+    if (colon < 1) throw new UsageError(`--header expects "Name: value"; got "${value}"`)
+    headers[value.slice(0, colon).trim().toLowerCase()] = value.slice(colon + 1).trim()
+  }
+  return headers
+}

@@ -1,0 +1,44 @@
+import {forkJoin} from '../engine/index.js'
+import type {Rate} from '../cli/values.js'
+import {envelope, statusOf} from '../report/envelope.js'
+import type {Envelope, ResultStatus} from '../report/envelope.js'
+import type {Check} from './check.js'
+import {healthResult} from './result.js'
+import type {HealthResult} from './result.js'
+import {runCheck} from './run-check.js'
+import type {Observation} from './run-check.js'
+
+export interface CheckAllOptions {
+  workers: number
+  mode: 'fail-fast' | 'settle'
+  /** First backoff delay between tries of a failing check. */
+  retryDelayMs: number
+  rate?: Rate
+  maxRedirects: number
+  maxBodyBytes: number
+  /** Ctrl-C. */
+  signal: AbortSignal
+  onSettle?: (status: ResultStatus) => void
+}
+
+/** One round: every check through the engine, each with its own timeout and retries; the report in input order. */
+export async function checkAll(checks: Check[], options: CheckAllOptions): Promise<Envelope<HealthResult>> {
+  const report = await forkJoin<Check, Observation>(
+    checks,
+    (check, ctx) => runCheck(check, {signal: ctx.signal, maxRedirects: options.maxRedirects, maxBodyBytes: options.maxBodyBytes}),
+    {
+      workers: options.workers,
+      mode: options.mode,
+      timeoutMs: (check) => check.timeoutMs,
+      // A probe stops on its signal and says what it saw (connected, no answer…): give it a moment to say it.
+      abortGraceMs: 250,
+      retries: (check) => check.retries,
+      backoff: {initialMs: options.retryDelayMs},
+      rate: options.rate,
+      signal: options.signal,
+      onSettle: options.onSettle && ((_index, outcome) => options.onSettle!(statusOf(outcome))),
+    },
+  )
+  const results = report.outcomes.map((outcome, index) => healthResult(checks[index]!, outcome))
+  return envelope('healthcheck', results, report.durationMs, options.signal.aborted)
+}

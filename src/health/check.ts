@@ -1,0 +1,89 @@
+import {readFile} from 'node:fs/promises'
+
+import {UsageError} from '../cli/errors.js'
+import type {Condition} from './conditions.js'
+import {parseCondition} from './conditions.js'
+import {probeFor} from './probes/index.js'
+
+/** What a check inherits unless it says otherwise: the command's flags, then the check file's `defaults`. */
+export interface CheckDefaults {
+  timeoutMs: number
+  retries: number
+  insecure: boolean
+  headers: Record<string, string>
+}
+
+export interface Check extends CheckDefaults {
+  name: string
+  group?: string
+  tags: string[]
+  url: URL
+  method: string
+  body?: string
+  conditions: Condition[]
+  /** Where the check was written (`checks.yaml:12`, `--file urls.txt:3`, `argument 2`): for errors. */
+  where: string
+}
+
+/** The URL as reports show it: never with its password. */
+export function displayUrl(url: URL): string {
+  if (!url.password) return url.href
+  const shown = new URL(url.href)
+  shown.password = '***'
+  return shown.href
+}
+
+/**
+ * A check with no conditions of its own passes when the probe works and, for HTTP, the final status is below 400
+ * (redirects are followed): what "is it up?" means to most people, stated rather than implied.
+ */
+export function defaultConditions(url: URL): Condition[] {
+  const http = url.protocol === 'http:' || url.protocol === 'https:'
+  return [parseCondition(http ? '[STATUS] < 400' : '[CONNECTED] == true', 'default condition')]
+}
+
+/** Checks for plain URLs (arguments, or a file of one URL a line), sharing the flags' settings and conditions. */
+export function checksFromUrls(urls: {text: string; where: string}[], defaults: CheckDefaults, conditions: string[]): Check[] {
+  return urls.map(({text, where}) => {
+    const url = parseUrl(text, where)
+    return {
+      ...defaults,
+      name: displayUrl(url),
+      tags: [],
+      url,
+      method: 'GET',
+      conditions: conditions.length > 0 ? conditions.map((c) => parseCondition(c, '--condition')) : defaultConditions(url),
+      where,
+    }
+  })
+}
+
+/** One URL a line; blank lines and `#` comments skipped. */
+export async function readUrlFile(path: string): Promise<{text: string; where: string}[]> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    throw new UsageError(`--file: cannot read "${path}" (${(error as NodeJS.ErrnoException).code ?? error}); give a file with one URL a line`)
+  }
+  return text.split(/\r?\n/).flatMap((line, index) => {
+    const url = line.trim()
+    return url === '' || url.startsWith('#') ? [] : [{text: url, where: `${path}:${index + 1}`}]
+  })
+}
+
+/** A check's URL, refused before anything runs when it is malformed, of an unknown scheme or missing a port. */
+export function parseUrl(text: string, where: string): URL {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new UsageError(`${where}: "${text}" is not a URL; write it in full, e.g. https://host:8443/health or tcp://host:5432`)
+  }
+  try {
+    probeFor(url)
+  } catch (error) {
+    throw new UsageError(`${where}: ${(error as UsageError).line}`)
+  }
+  return url
+}

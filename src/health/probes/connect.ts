@@ -1,0 +1,115 @@
+import {lookup} from 'node:dns/promises'
+import type {LookupAddress} from 'node:dns'
+import {once} from 'node:events'
+import {connect as connectTcp, isIP} from 'node:net'
+import type {LookupFunction, Socket} from 'node:net'
+import {connect as connectTls} from 'node:tls'
+import type {DetailedPeerCertificate, TLSSocket} from 'node:tls'
+
+import type {ProbeResult} from '../types.js'
+import {addPhase} from './observe.js'
+
+export interface Target {
+  host: string
+  port: number
+  /** Present for a TLS connection. */
+  tls?: {insecure: boolean}
+}
+
+/** Where a URL points: its host without IPv6 brackets, its port or the scheme's default. */
+export function targetOf(url: URL, defaultPort?: number, tls?: Target['tls']): Target {
+  return {host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port) || defaultPort || 0, ...(tls ? {tls} : {})}
+}
+
+/**
+ * Opens a TCP connection (and a TLS session on it when the target asks), trying every address the host resolves to,
+ * and records into `seen` the phases dns, connect and tls, the address connected to, the certificate's expiry and
+ * (once the whole of it is up) `connected`.
+ * The caller owns the returned socket; on failure nothing is left open.
+ */
+export async function connect(target: Target, seen: ProbeResult, signal: AbortSignal): Promise<Socket> {
+  const started = performance.now()
+  let resolved = started
+  const timedLookup: LookupFunction = (hostname, _options, callback) => {
+    resolveAll(hostname).then(
+      (addresses) => {
+        resolved = performance.now()
+        addPhase(seen.phases, 'dns', resolved - started)
+        callback(null, addresses)
+      },
+      (error: NodeJS.ErrnoException) => callback(error, []),
+    )
+  }
+  // autoSelectFamily: Node tries the addresses in turn (Happy Eyeballs), so a server on one family only is still reached.
+  const socket = connectTcp({host: target.host, port: target.port, lookup: timedLookup, autoSelectFamily: true})
+  const established = (connection: Socket) => {
+    seen.connected = true
+    return connection
+  }
+  let session: TLSSocket | undefined
+  try {
+    await once(socket, 'connect', {signal})
+    const connected = performance.now()
+    addPhase(seen.phases, 'connect', connected - resolved)
+    seen.ip = socket.remoteAddress
+    if (!target.tls) return established(socket)
+    // An IP address is no server name (RFC 6066); Node then checks the certificate against `host`.
+    const servername = isIP(target.host) ? undefined : target.host
+    session = connectTls({socket, host: target.host, servername, rejectUnauthorized: !target.tls.insecure})
+    await once(session, 'secureConnect', {signal})
+    addPhase(seen.phases, 'tls', performance.now() - connected)
+    seen.certificateExpiresAt = earliestExpiry(session.getPeerCertificate(true))
+    return established(session)
+  } catch (error) {
+    session?.destroy()
+    socket.destroy()
+    throw error
+  }
+}
+
+/**
+ * Connects, runs `exchange` on the socket and closes it whatever happens. The socket is destroyed as soon as the signal
+ * aborts, for exchanges with clients that take no signal (pg, a raw read): a stalled one ends now, not at the OS's
+ * timeout.
+ */
+export async function withConnection<T>(target: Target, seen: ProbeResult, signal: AbortSignal, exchange: (socket: Socket) => Promise<T>): Promise<T> {
+  const socket = await connect(target, seen, signal)
+  const stop = () => socket.destroy()
+  signal.addEventListener('abort', stop, {once: true})
+  try {
+    // It may have aborted before the listener was there (fail-fast settles other tasks in the same microtask queue).
+    signal.throwIfAborted()
+    return await exchange(socket)
+  } finally {
+    signal.removeEventListener('abort', stop)
+    socket.destroy()
+  }
+}
+
+const LOOPBACK: LookupAddress[] = [
+  {address: '127.0.0.1', family: 4},
+  {address: '::1', family: 6},
+]
+
+/**
+ * All addresses of a host. `localhost` names are loopback on both families whatever /etc/hosts says (RFC 6761, as
+ * browsers do): hosts files often list one family only, and a dev server may listen on the other.
+ */
+function resolveAll(hostname: string): Promise<LookupAddress[]> {
+  // Lower-cased here because URLs leave the host of a non-HTTP scheme (tcp://LocalHost) as written.
+  if (/(^|\.)localhost$/.test(hostname.toLowerCase())) return Promise.resolve(LOOPBACK)
+  return lookup(hostname, {all: true})
+}
+
+/** The earliest expiry in the chain the server presented (an intermediate can expire before the leaf). */
+function earliestExpiry(leaf: DetailedPeerCertificate): Date | undefined {
+  let earliest: Date | undefined
+  const visited = new Set<string>()
+  // A self-signed certificate is its own issuer: the chain ends where it repeats.
+  for (let cert = leaf; cert?.valid_to && !visited.has(cert.fingerprint256); cert = cert.issuerCertificate) {
+    visited.add(cert.fingerprint256)
+    const expires = new Date(cert.valid_to)
+    if (earliest === undefined || expires < earliest) earliest = expires
+  }
+  return earliest
+}

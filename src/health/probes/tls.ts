@@ -1,0 +1,13 @@
+import type {Probe} from '../types.js'
+import {connect, targetOf} from './connect.js'
+import {observe} from './observe.js'
+
+/**
+ * tls://host:port: a TLS handshake succeeds, the certificate verified against the host name unless `insecure`; its
+ * expiry is reported either way. Phases: dns (for a host name), connect, tls.
+ */
+export const tlsProbe: Probe = (url, options) =>
+  observe(options.signal, async (seen) => {
+    const socket = await connect(targetOf(url, undefined, {insecure: options.insecure}), seen, options.signal)
+    socket.destroy()
+  })

@@ -1,0 +1,61 @@
+import {TimeoutError} from '../engine/index.js'
+import type {Outcome} from '../engine/index.js'
+import {formatDuration} from '../cli/values.js'
+import {round, statusOf} from '../report/envelope.js'
+import type {Result} from '../report/envelope.js'
+import {displayUrl} from './check.js'
+import type {Check} from './check.js'
+import type {ConditionResult} from './conditions.js'
+import {classify} from './probes/errors.js'
+import {CheckFailed} from './run-check.js'
+import type {Observation} from './run-check.js'
+import type {ProbeError, Phases} from './types.js'
+
+/** One check in the report: `target` is its URL (password hidden), `name` what the check file calls it. */
+export interface HealthResult extends Result {
+  name: string
+  group?: string
+  tags: string[]
+  httpStatus?: number
+  responseTimeMs?: number
+  ip?: string
+  /** ISO time at which the earliest certificate of the chain expires. */
+  certificateExpiresAt?: string
+  phases: Phases
+  conditions: ConditionResult[]
+  error?: ProbeError
+}
+
+export function healthResult(check: Check, outcome: Outcome<Observation>): HealthResult {
+  const base: HealthResult = {
+    target: displayUrl(check.url),
+    name: check.name,
+    ...(check.group === undefined ? {} : {group: check.group}),
+    tags: check.tags,
+    status: statusOf(outcome),
+    attempts: outcome.attempts,
+    durationMs: round(outcome.durationMs),
+    phases: {},
+    conditions: [],
+  }
+  if (outcome.status === 'fulfilled') return {...base, ...observed(outcome.value)}
+  const thrown = outcome.error
+  if (thrown instanceof CheckFailed) return {...base, ...observed(thrown.observation), error: {code: thrown.code, message: thrown.message}}
+  // Stopped (fail-fast, Ctrl-C) before it could say anything: the status says it all.
+  if (outcome.status === 'cancelled') return base
+  if (thrown instanceof TimeoutError) {
+    return {...base, error: {code: 'timeout', message: `no answer within ${formatDuration(thrown.timeoutMs)}`}}
+  }
+  return {...base, error: classify(thrown)}
+}
+
+function observed({conditions, probe}: Observation): Partial<HealthResult> {
+  return {
+    ...(probe.status === undefined ? {} : {httpStatus: probe.status}),
+    responseTimeMs: round(probe.responseTimeMs),
+    ...(probe.ip === undefined ? {} : {ip: probe.ip}),
+    ...(probe.certificateExpiresAt ? {certificateExpiresAt: probe.certificateExpiresAt.toISOString()} : {}),
+    phases: Object.fromEntries(Object.entries(probe.phases).map(([phase, ms]) => [phase, round(ms as number)])),
+    conditions,
+  }
+}

@@ -1,0 +1,45 @@
+import type {Check} from './check.js'
+import type {ConditionResult} from './conditions.js'
+import {probeFor} from './probes/index.js'
+import type {ErrorCode, ProbeResult} from './types.js'
+
+/** What one attempt at a check saw: the probe's findings and each condition's verdict. */
+export interface Observation {
+  probe: ProbeResult
+  conditions: ConditionResult[]
+}
+
+/** An unhealthy check, thrown so that the engine retries it and records it failed, carrying what it saw last. */
+export class CheckFailed extends Error {
+  readonly code: ErrorCode
+  constructor(readonly observation: Observation) {
+    const failed = observation.conditions.find((condition) => !condition.ok)
+    super(observation.probe.error?.message ?? failed?.actual ?? 'unhealthy')
+    this.name = 'CheckFailed'
+    this.code = observation.probe.error?.code ?? 'condition'
+  }
+}
+
+export interface RunCheckOptions {
+  signal: AbortSignal
+  maxRedirects: number
+  maxBodyBytes: number
+}
+
+/** Probes a check's URL and evaluates its conditions; resolves when healthy, throws CheckFailed when not. */
+export async function runCheck(check: Check, options: RunCheckOptions): Promise<Observation> {
+  const probe = await probeFor(check.url)(check.url, {
+    method: check.method,
+    headers: check.headers,
+    body: check.body,
+    insecure: check.insecure,
+    maxRedirects: options.maxRedirects,
+    maxBodyBytes: options.maxBodyBytes,
+    signal: options.signal,
+  })
+  // Conditions ask about a response: when the probe itself failed there is none to ask about.
+  const conditions = probe.error ? [] : check.conditions.map((condition) => condition.evaluate(probe))
+  const observation = {probe, conditions}
+  if (probe.error || conditions.some((condition) => !condition.ok)) throw new CheckFailed(observation)
+  return observation
+}
