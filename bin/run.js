@@ -3,6 +3,10 @@
 // queue behind them. It must be sized before the pool first starts, so before anything else is loaded.
 process.env.UV_THREADPOOL_SIZE ??= '64'
 
+// Errors are reported as one line; stacks only help with DEBUG=1. Capturing none spares the HTTP client the stack
+// it records for each connection it closes (thousands in a healthcheck run).
+if (!process.env.DEBUG) Error.stackTraceLimit = 0
+
 const {execute, settings} = await import('@oclif/core')
 
 // The compiled CLI runs compiled commands whatever NODE_ENV says (oclif would look for TypeScript under test/development).

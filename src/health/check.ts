@@ -38,12 +38,16 @@ export function displayUrl(url: URL): string {
  * (redirects are followed): what "is it up?" means to most people, stated rather than implied.
  */
 export function defaultConditions(url: URL): Condition[] {
-  const http = url.protocol === 'http:' || url.protocol === 'https:'
-  return [parseCondition(http ? '[STATUS] < 400' : '[CONNECTED] == true', 'default condition')]
+  return url.protocol === 'http:' || url.protocol === 'https:' ? HTTP_DEFAULT : CONNECTED_DEFAULT
 }
+
+// Shared by every check that has no conditions of its own: thousands of checks, two parsed conditions.
+const HTTP_DEFAULT = [parseCondition('[STATUS] < 400', 'default condition')]
+const CONNECTED_DEFAULT = [parseCondition('[CONNECTED] == true', 'default condition')]
 
 /** Checks for plain URLs (arguments, or a file of one URL a line), sharing the flags' settings and conditions. */
 export function checksFromUrls(urls: {text: string; where: string}[], defaults: CheckDefaults, conditions: string[]): Check[] {
+  const given = conditions.map((condition) => parseCondition(condition, '--condition'))
   return urls.map(({text, where}) => {
     const url = parseUrl(text, where)
     return {
@@ -52,7 +56,7 @@ export function checksFromUrls(urls: {text: string; where: string}[], defaults: 
       tags: [],
       url,
       method: 'GET',
-      conditions: conditions.length > 0 ? conditions.map((c) => parseCondition(c, '--condition')) : defaultConditions(url),
+      conditions: given.length > 0 ? given : defaultConditions(url),
       where,
     }
   })

@@ -39,6 +39,8 @@ export async function runCheck(check: Check, options: RunCheckOptions): Promise<
   })
   // Conditions ask about a response: when the probe itself failed there is none to ask about.
   const conditions = probe.error ? [] : check.conditions.map((condition) => condition.evaluate(probe))
+  // The body served its conditions; kept for thousands of checks it would be most of the run's memory.
+  probe.body = undefined
   const observation = {probe, conditions}
   if (probe.error || conditions.some((condition) => !condition.ok)) throw new CheckFailed(observation)
   return observation

@@ -83,7 +83,7 @@ class Origin {
   }
 
   close(): Promise<void> {
-    return this.client.destroy()
+    return this.client.close()
   }
 }
 
