@@ -107,18 +107,18 @@ class Reader {
   }
 
   duration(node: Node, name: string): number {
-    const text = this.string(node, name)
-    try {
-      return parseDuration(text)
-    } catch (error) {
-      throw this.error(node, `\`${name}\` expects ${(error as UsageError).line}; got "${text}"`)
-    }
+    return this.parsed(node, name, parseDuration)
   }
 
   count(node: Node, name: string): number {
+    return this.parsed(node, name, parseCount)
+  }
+
+  /** A scalar through one of the CLI's value parsers, whose error says what it accepts. */
+  private parsed(node: Node, name: string, parse: (text: string) => number): number {
     const text = this.string(node, name)
     try {
-      return parseCount(text)
+      return parse(text)
     } catch (error) {
       throw this.error(node, `\`${name}\` expects ${(error as UsageError).line}; got "${text}"`)
     }
