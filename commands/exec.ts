@@ -6,6 +6,7 @@ import {duration, engineFlags, modeOf, outputFlags} from '../src/cli/flags.js'
 import {forkJoin} from '../src/engine/index.js'
 import {argvFor, resolveExecutable} from '../src/exec/command-line.js'
 import {runChild} from '../src/exec/child.js'
+import {LinePrefixer} from '../src/exec/line-prefixer.js'
 import type {ChildResult} from '../src/exec/child.js'
 import {execEnvelope, execResult, renderExecReport} from '../src/exec/report.js'
 import {readTargets} from '../src/exec/targets.js'
@@ -35,6 +36,9 @@ export default class Exec extends FanoutCommand {
     targets: Flags.string({helpValue: '<file>', summary: 'File with one target per line (- reads stdin); blank lines and # comments are skipped.'}),
     target: Flags.string({char: 't', helpValue: '<target>', multiple: true, summary: 'A target (repeatable).'}),
     ...engineFlags({workers: 8, mode: 'fail-fast'}),
+    stream: Flags.boolean({
+      summary: 'Print each command\'s output as it comes, every line prefixed with its target (on stderr with --json).',
+    }),
     'kill-after': duration({
       summary: 'How long a stopped command has between SIGTERM and SIGKILL.',
       default: 5000,
@@ -50,15 +54,27 @@ export default class Exec extends FanoutCommand {
     const targets = await readTargets(flags.targets, flags.target)
     const file = await resolveExecutable(template[0]!)
     const progress = new Progress('exec', targets.length, progressMode(flags.quiet))
+    const streamTo = (stream: 'stdout' | 'stderr') => (text: string) =>
+      (stream === 'stdout' && !flags.json ? process.stdout : process.stderr).write(text)
     const report = await forkJoin<string, ChildResult>(
       targets,
-      (target, ctx) =>
-        runChild(file, argvFor(template, target).slice(1), {
-          signal: ctx.signal,
-          timeoutMs: flags.timeout,
-          killAfterMs: flags['kill-after'],
-          env: {...process.env, FANOUT_TARGET: target, FANOUT_INDEX: String(ctx.index)},
-        }),
+      async (target, ctx) => {
+        const lines = flags.stream
+          ? {stdout: new LinePrefixer(`${target} | `, streamTo('stdout')), stderr: new LinePrefixer(`${target} | `, streamTo('stderr'))}
+          : undefined
+        try {
+          return await runChild(file, argvFor(template, target).slice(1), {
+            signal: ctx.signal,
+            timeoutMs: flags.timeout,
+            killAfterMs: flags['kill-after'],
+            env: {...process.env, FANOUT_TARGET: target, FANOUT_INDEX: String(ctx.index)},
+            onOutput: lines && ((stream, chunk) => lines[stream].push(chunk)),
+          })
+        } finally {
+          lines?.stdout.end()
+          lines?.stderr.end()
+        }
+      },
       {
         workers: flags.workers,
         mode: modeOf(flags, 'fail-fast'),

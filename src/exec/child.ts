@@ -36,6 +36,8 @@ export interface ChildOptions {
   timeoutMs: number
   killAfterMs: number
   env?: NodeJS.ProcessEnv
+  /** Sees every chunk as it arrives, besides the tails kept for the report. */
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void
 }
 
 /**
@@ -61,8 +63,9 @@ export function runChild(file: string, args: string[], options: ChildOptions): P
     if (options.signal.aborted) stop()
     else options.signal.addEventListener('abort', stop, {once: true})
 
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk))
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk))
+    const {onOutput} = options
+    child.stdout.on('data', (chunk: Buffer) => (stdout.push(chunk), onOutput?.('stdout', chunk)))
+    child.stderr.on('data', (chunk: Buffer) => (stderr.push(chunk), onOutput?.('stderr', chunk)))
     // A grandchild outside the group can hold the pipes open after the child exits: stop waiting for them.
     child.on('exit', () => (closeTimer = setTimeout(() => (child.stdout.destroy(), child.stderr.destroy()), 2000)))
     let settled = false

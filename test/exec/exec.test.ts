@@ -45,6 +45,18 @@ describe('fanout exec, end to end through bin/run.js', () => {
     for (const r of report.results.slice(3)) expect(r).toMatchObject({status: 'cancelled', attempts: 0, exitCode: null})
   })
 
+  it('--stream prints each line as it comes, prefixed with its target (stderr under --json)', async () => {
+    const script = 'printf "one\\ntwo" ; echo " err" >&2'
+    const run = await fanout(['exec', '-t', 'a', '-t', 'b', '--stream', '--quiet', '--', 'sh', '-c', script])
+    expect(run.code).toBe(0)
+    const streamed = run.stdout.split('\n').filter((line) => line.includes(' | '))
+    expect(streamed.sort()).toEqual(['a | one', 'a | two', 'b | one', 'b | two'])
+    expect(run.stderr.split('\n').sort().filter(Boolean)).toEqual(['a |  err', 'b |  err'])
+    const json = await fanout(['exec', '-t', 'a', '--stream', '--json', '--', 'sh', '-c', script])
+    expect(JSON.parse(json.stdout).results[0].stdout).toEqual(['one', 'two'])
+    expect(json.stderr.split('\n').filter(Boolean).sort()).toEqual(['a |  err', 'a | one', 'a | two'])
+  })
+
   it('--keep-going runs every target and reports every failure', async () => {
     const run = await fanout(['exec', '-t', '1', '-t', '2', '-t', '3', '-t', '4', '--keep-going', '--json', '--', 'sh', '-c', 'exit $(( {} % 2 ))'])
     expect(run.code).toBe(1)
