@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {FanoutCommand} from '../src/cli/command.js'
 import {UsageError} from '../src/cli/errors.js'
-import {duration, engineFlags, modeOf, outputFlags} from '../src/cli/flags.js'
+import {duration, engineFlags, metricsFlags, modeOf, outputFlags} from '../src/cli/flags.js'
 import {forkJoin} from '../src/engine/index.js'
 import {argvFor, resolveExecutable} from '../src/exec/command-line.js'
 import {runChild} from '../src/exec/child.js'
@@ -45,6 +45,7 @@ export default class Exec extends FanoutCommand {
       defaultHelp: async () => '5s',
     }),
     ...outputFlags,
+    ...metricsFlags,
   }
 
   async run(): Promise<void> {
@@ -53,6 +54,8 @@ export default class Exec extends FanoutCommand {
     if (template.length === 0) throw new UsageError('no command: put it after --, e.g. fanout exec --targets FILE -- echo {}')
     const targets = await readTargets(flags.targets, flags.target)
     const file = await resolveExecutable(template[0]!)
+    const metrics = await this.openMetrics(flags)
+    metrics?.engine.begin(targets.length)
     const progress = new Progress('exec', targets.length, progressMode(flags.quiet))
     const streamTo = (stream: 'stdout' | 'stderr') => (text: string) =>
       (stream === 'stdout' && !flags.json ? process.stdout : process.stderr).write(text)
@@ -81,13 +84,19 @@ export default class Exec extends FanoutCommand {
         retries: flags.retries,
         rate: flags.rate,
         signal: this.interruption.signal,
-        onSettle: (_index, outcome) => progress.settle(statusOf(outcome)),
+        onStart: metrics?.engine.onStart,
+        onSettle: (index, outcome) => {
+          progress.settle(statusOf(outcome))
+          metrics?.engine.onSettle(index, outcome)
+        },
       },
     )
     progress.stop()
     const results = report.outcomes.map((outcome, index) => execResult(targets[index]!, outcome))
     const envelope = execEnvelope(results, report.durationMs, this.interrupted)
     this.report(flags.json ? JSON.stringify(envelope) : renderExecReport(envelope))
+    metrics?.engine.end(report.durationMs, envelope.ok)
     this.finish(exitCodeOf(envelope))
+    await this.closeMetrics(metrics)
   }
 }

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {FanoutCommand} from '../src/cli/command.js'
 import {UsageError} from '../src/cli/errors.js'
-import {count, duration, engineFlags, modeOf, outputFlags} from '../src/cli/flags.js'
+import {count, duration, engineFlags, metricsFlags, modeOf, outputFlags} from '../src/cli/flags.js'
 import {abortableSleep} from '../src/engine/index.js'
 import {formatDuration} from '../src/cli/values.js'
 import {checksFromUrls, readUrlFile} from '../src/health/check.js'
@@ -11,9 +11,10 @@ import {loadCheckFile} from '../src/health/check-file.js'
 import {checkAll} from '../src/health/check-all.js'
 import {changes} from '../src/health/changes.js'
 import {renderJunit} from '../src/health/junit.js'
-import {renderPrometheus} from '../src/health/prometheus.js'
+import {ProbeMetrics, renderPrometheus} from '../src/health/prometheus.js'
 import {renderHealth} from '../src/health/render.js'
 import type {HealthResult} from '../src/health/result.js'
+import {statusOf} from '../src/report/envelope.js'
 import type {Envelope} from '../src/report/envelope.js'
 import {ExitCode} from '../src/report/exit-codes.js'
 import {Progress, progressMode} from '../src/report/progress.js'
@@ -57,6 +58,7 @@ export default class Healthcheck extends FanoutCommand {
     watch: duration({summary: 'Check again at this interval until Ctrl-C; a terminal shows a live table, a pipe gets the changes.'}),
     all: Flags.boolean({summary: 'List healthy checks too when there are more than 50.'}),
     ...outputFlags,
+    ...metricsFlags,
   }
 
   async run(): Promise<void> {
@@ -84,11 +86,23 @@ export default class Healthcheck extends FanoutCommand {
       signal: this.interruption.signal,
     }
     const live = format === 'table' && !flags.output && process.stdout.isTTY && flags.watch !== undefined
+    const metrics = await this.openMetrics(flags)
+    const probes = metrics && new ProbeMetrics(metrics.registry)
     let last: Envelope<HealthResult> | undefined
     for (;;) {
       const progress = live ? undefined : new Progress('healthcheck', checks.length, progressMode(flags.quiet))
-      const report = await checkAll(checks, {...options, onSettle: progress && ((status) => progress.settle(status))})
+      metrics?.engine.begin(checks.length)
+      const report = await checkAll(checks, {
+        ...options,
+        onStart: metrics?.engine.onStart,
+        onSettle: (index, outcome) => {
+          progress?.settle(statusOf(outcome))
+          metrics?.engine.onSettle(index, outcome)
+        },
+      })
       progress?.stop()
+      metrics?.engine.end(report.summary.durationMs, report.ok)
+      probes?.record(report)
       if (report.interrupted && last) break // Ctrl-C mid-round in --watch: the last whole round stands
       await this.print(report, last, {format, output: flags.output, all: flags.all, live})
       last = report
@@ -102,6 +116,7 @@ export default class Healthcheck extends FanoutCommand {
     }
     const unhealthy = last!.summary.failed + last!.summary.cancelled
     this.finish(this.interrupted ? ExitCode.interrupted : unhealthy > flags['max-failures'] ? ExitCode.failed : ExitCode.ok)
+    await this.closeMetrics(metrics)
   }
 
   private async checks(urls: string[], file: string | undefined, defaults: CheckDefaults, conditions: string[]) {

@@ -1,5 +1,6 @@
 import {Command, Errors} from '@oclif/core'
 
+import {MetricsSession, PushFailed, metricsOptions} from '../metrics/session.js'
 import {ExitCode} from '../report/exit-codes.js'
 import {InterruptedError, UsageError} from './errors.js'
 
@@ -67,6 +68,27 @@ export abstract class FanoutCommand extends Command {
    */
   protected finish(code: ExitCode): void {
     process.exitCode = code
+  }
+
+  /** Metrics when the user asked for them (--metrics-addr, --pushgateway), or undefined: then nothing runs. */
+  protected async openMetrics(flags: Parameters<typeof metricsOptions>[0]): Promise<MetricsSession | undefined> {
+    const metrics = await MetricsSession.open(this.commandName, metricsOptions(flags))
+    if (metrics?.address) process.stderr.write(`fanout ${this.commandName}: serving http://${metrics.address}/metrics\n`)
+    return metrics
+  }
+
+  /**
+   * After the report: pushes the final figures and lets /metrics linger (Ctrl-C cuts the linger short). A failed
+   * push changes the exit code only with --push-required.
+   */
+  protected async closeMetrics(metrics: MetricsSession | undefined): Promise<void> {
+    try {
+      await metrics?.close(this.interruption.signal)
+    } catch (error) {
+      if (!(error instanceof PushFailed)) throw error
+      process.stderr.write(`fanout ${this.commandName}: ${error.message}\n`)
+      if (!process.exitCode) this.finish(ExitCode.failed)
+    }
   }
 
   protected fail(code: ExitCode, line: string): never {

@@ -76,3 +76,12 @@ export function modeOf(flags: {'fail-fast': boolean; 'keep-going': boolean}, fal
   if (flags['keep-going']) return 'settle'
   return fallback
 }
+
+/** Prometheus for every command: scrape while it runs, or push the final figures (batch jobs). Off by default. */
+export const metricsFlags = {
+  'metrics-addr': Flags.string({helpValue: '<host:port>', summary: 'Serve Prometheus /metrics here while the command runs, e.g. 127.0.0.1:9464.'}),
+  'metrics-linger': duration({summary: 'Keep /metrics up this long after the run, for a last scrape.', default: 0, defaultHelp: async () => '0'}),
+  pushgateway: Flags.string({helpValue: '<url>', summary: 'Push the final figures to this Prometheus Pushgateway, at the end and on Ctrl-C.'}),
+  'push-job': Flags.string({helpValue: '<name>', summary: 'Job name to push under (default: fanout_<command>).'}),
+  'push-required': Flags.boolean({summary: 'Exit 1 when the push fails; by default a failed push is only reported on stderr.'}),
+}

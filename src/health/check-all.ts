@@ -1,7 +1,8 @@
 import {forkJoin} from '../engine/index.js'
 import type {Rate} from '../cli/values.js'
-import {envelope, statusOf} from '../report/envelope.js'
-import type {Envelope, ResultStatus} from '../report/envelope.js'
+import type {Outcome} from '../engine/index.js'
+import {envelope} from '../report/envelope.js'
+import type {Envelope} from '../report/envelope.js'
 import type {Check} from './check.js'
 import {healthResult} from './result.js'
 import type {HealthResult} from './result.js'
@@ -18,7 +19,8 @@ export interface CheckAllOptions {
   maxBodyBytes: number
   /** Ctrl-C. */
   signal: AbortSignal
-  onSettle?: (status: ResultStatus) => void
+  onStart?: (index: number) => void
+  onSettle?: (index: number, outcome: Outcome<unknown>) => void
 }
 
 /** One round: every check through the engine, each with its own timeout and retries; the report in input order. */
@@ -36,7 +38,8 @@ export async function checkAll(checks: Check[], options: CheckAllOptions): Promi
       backoff: {initialMs: options.retryDelayMs},
       rate: options.rate,
       signal: options.signal,
-      onSettle: options.onSettle && ((_index, outcome) => options.onSettle!(statusOf(outcome))),
+      onStart: options.onStart,
+      onSettle: options.onSettle,
     },
   )
   const results = report.outcomes.map((outcome, index) => healthResult(checks[index]!, outcome))

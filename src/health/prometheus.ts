@@ -7,27 +7,44 @@ import type {HealthResult} from './result.js'
 const PHASE = {dns: 'resolve', connect: 'connect', tls: 'tls', ttfb: 'processing', transfer: 'transfer'} as const
 
 /**
- * The report in Prometheus text format under blackbox_exporter's metric names, for node_exporter's textfile
- * collector: dashboards and alerts written for blackbox work unchanged.
+ * Health results under blackbox_exporter's metric names, so that dashboards and alerts written for blackbox work
+ * unchanged: in a registry served on /metrics (updated every --watch round) or rendered for a textfile.
  */
+export class ProbeMetrics {
+  private readonly success: Gauge
+  private readonly duration: Gauge
+  private readonly status: Gauge
+  private readonly phases: Gauge
+  private readonly expiry: Gauge
+
+  constructor(registry: Registry) {
+    const gauge = (name: string, help: string, extra: string[] = []) =>
+      new Gauge({name, help, labelNames: ['target', 'name', ...extra], registers: [registry]})
+    this.success = gauge('probe_success', 'Whether the check passed: the probe worked and every condition held (1) or not (0).')
+    this.duration = gauge('probe_duration_seconds', 'How long the check took, all tries included.')
+    this.status = gauge('probe_http_status_code', 'HTTP status code of the final response.')
+    this.phases = gauge('probe_http_duration_seconds', 'Duration of each phase of the last try.', ['phase'])
+    this.expiry = gauge('probe_ssl_earliest_cert_expiry', 'Unix time at which the earliest certificate of the chain expires.')
+  }
+
+  /** Replaces the figures with one round's: a check gone from the list is gone from the metrics too. */
+  record(report: Envelope<HealthResult>): void {
+    for (const gauge of [this.success, this.duration, this.status, this.phases, this.expiry]) gauge.reset()
+    for (const r of report.results) {
+      if (r.status === 'cancelled') continue
+      const labels = {target: r.target, name: r.name}
+      this.success.set(labels, r.status === 'succeeded' ? 1 : 0)
+      this.duration.set(labels, r.durationMs / 1000)
+      if (r.httpStatus !== undefined) this.status.set(labels, r.httpStatus)
+      for (const [phase, ms] of Object.entries(r.phases)) this.phases.set({...labels, phase: PHASE[phase as keyof typeof PHASE]}, ms / 1000)
+      if (r.certificateExpiresAt) this.expiry.set(labels, Date.parse(r.certificateExpiresAt) / 1000)
+    }
+  }
+}
+
+/** The report in Prometheus text format, for node_exporter's textfile collector. */
 export async function renderPrometheus(report: Envelope<HealthResult>): Promise<string> {
   const registry = new Registry()
-  const labelNames = ['target', 'name'] as const
-  const gauge = (name: string, help: string, extra: string[] = []) =>
-    new Gauge({name, help, labelNames: [...labelNames, ...extra], registers: [registry]})
-  const success = gauge('probe_success', 'Whether the check passed: the probe worked and every condition held (1) or not (0).')
-  const duration = gauge('probe_duration_seconds', 'How long the check took, all tries included.')
-  const status = gauge('probe_http_status_code', 'HTTP status code of the final response.')
-  const phases = gauge('probe_http_duration_seconds', 'Duration of each phase of the last try.', ['phase'])
-  const expiry = gauge('probe_ssl_earliest_cert_expiry', 'Unix time at which the earliest certificate of the chain expires.')
-  for (const r of report.results) {
-    if (r.status === 'cancelled') continue
-    const labels = {target: r.target, name: r.name}
-    success.set(labels, r.status === 'succeeded' ? 1 : 0)
-    duration.set(labels, r.durationMs / 1000)
-    if (r.httpStatus !== undefined) status.set(labels, r.httpStatus)
-    for (const [phase, ms] of Object.entries(r.phases)) phases.set({...labels, phase: PHASE[phase as keyof typeof PHASE]}, ms / 1000)
-    if (r.certificateExpiresAt) expiry.set(labels, Date.parse(r.certificateExpiresAt) / 1000)
-  }
+  new ProbeMetrics(registry).record(report)
   return registry.metrics()
 }

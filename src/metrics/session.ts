@@ -1,0 +1,114 @@
+import {createServer} from 'node:http'
+import type {Server} from 'node:http'
+import {hostname} from 'node:os'
+
+import {Pushgateway, Registry} from 'prom-client'
+
+import {UsageError} from '../cli/errors.js'
+import {abortableSleep} from '../engine/index.js'
+import {EngineMetrics} from './engine-metrics.js'
+
+export interface MetricsOptions {
+  /** `host:port` to serve /metrics on while the command runs. */
+  addr?: string
+  /** How long /metrics stays up after the run, for a last scrape. */
+  lingerMs: number
+  pushgateway?: string
+  pushJob?: string
+  pushRequired: boolean
+}
+
+/**
+ * A command's metrics, when asked for: a registry, a /metrics server for the run's duration, and a push of the
+ * final figures to a Pushgateway (the convention for batch jobs). `open` returns undefined when neither is asked
+ * for, so that metrics cost nothing when off.
+ */
+export class MetricsSession {
+  readonly registry = new Registry()
+  readonly engine: EngineMetrics
+  private server: Server | undefined
+
+  private constructor(
+    readonly command: string,
+    private readonly options: MetricsOptions,
+  ) {
+    this.engine = new EngineMetrics(this.registry, command)
+  }
+
+  static async open(command: string, options: MetricsOptions): Promise<MetricsSession | undefined> {
+    if (options.addr === undefined && options.pushgateway === undefined) return undefined
+    const session = new MetricsSession(command, options)
+    if (options.addr !== undefined) await session.serve(options.addr)
+    return session
+  }
+
+  /** The address /metrics is served on (with the port the OS chose for port 0). */
+  get address(): string | undefined {
+    const address = this.server?.address()
+    return address && typeof address === 'object' ? `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : undefined
+  }
+
+  private async serve(addr: string): Promise<void> {
+    const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr)
+    if (!match) throw new UsageError(`--metrics-addr expects host:port, e.g. 127.0.0.1:9464; got "${addr}"`)
+    const host = match[1] ?? (match[2] || '127.0.0.1')
+    this.server = createServer(async (request, response) => {
+      if (request.url?.split('?')[0] !== '/metrics') {
+        response.writeHead(404).end('fanout serves /metrics\n')
+        return
+      }
+      response.writeHead(200, {'content-type': this.registry.contentType}).end(await this.registry.metrics())
+    })
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', (error: NodeJS.ErrnoException) =>
+        reject(new UsageError(`--metrics-addr: cannot listen on ${addr} (${error.code ?? error.message}); pick a free port`)),
+      )
+      this.server!.listen(Number(match[3]), host, resolve)
+    })
+  }
+
+  /**
+   * After the final figures are recorded: pushes them (a push failure is a line on stderr, and an error only with
+   * --push-required), keeps /metrics up for --metrics-linger, then closes it.
+   */
+  async close(signal: AbortSignal): Promise<void> {
+    try {
+      if (this.options.pushgateway !== undefined) await this.push(this.options.pushgateway)
+      if (this.server && this.options.lingerMs > 0) await abortableSleep(this.options.lingerMs, signal).catch(() => {})
+    } finally {
+      this.server?.closeAllConnections()
+      await new Promise((resolve) => (this.server ? this.server.close(resolve) : resolve(undefined)))
+    }
+  }
+
+  private async push(url: string): Promise<void> {
+    const gateway = new Pushgateway(url, {timeout: 5000}, this.registry)
+    try {
+      await gateway.pushAdd({jobName: this.options.pushJob ?? `fanout_${this.command.replaceAll(' ', '_')}`, groupings: {instance: hostname()}})
+    } catch (error) {
+      const line = `--pushgateway: could not push to ${url} (${(error as Error).message})`
+      if (this.options.pushRequired) throw new PushFailed(`${line}; exiting 1 (--push-required)`)
+      process.stderr.write(`fanout ${this.command}: ${line}; the command's result stands\n`)
+    }
+  }
+}
+
+/** The options from a command's metricsFlags. */
+export function metricsOptions(flags: {
+  'metrics-addr'?: string
+  'metrics-linger': number
+  pushgateway?: string
+  'push-job'?: string
+  'push-required': boolean
+}): MetricsOptions {
+  return {
+    addr: flags['metrics-addr'],
+    lingerMs: flags['metrics-linger'],
+    pushgateway: flags.pushgateway,
+    pushJob: flags['push-job'],
+    pushRequired: flags['push-required'],
+  }
+}
+
+/** --push-required and the push failed: the command exits 1 after its report. */
+export class PushFailed extends Error {}

@@ -1,0 +1,141 @@
+import {spawn} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
+import {execFileSync} from 'node:child_process'
+import {mkdtemp} from 'node:fs/promises'
+import {createServer} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {fileURLToPath} from 'node:url'
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {startBackends} from '../../fixtures/servers/backends.mjs'
+import type {Backends} from '../../fixtures/servers/backends.mjs'
+import {fanout} from '../helpers/cli.js'
+
+const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
+
+/** Starts the CLI and collects its output as it comes, for tests that talk to it while it runs. */
+function start(args: string[]) {
+  const child = spawn(process.execPath, [BIN, ...args])
+  const out = {stdout: '', stderr: '', code: undefined as number | null | undefined}
+  child.stdout.on('data', (chunk) => (out.stdout += chunk))
+  child.stderr.on('data', (chunk) => (out.stderr += chunk))
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve((out.code = code))))
+  return {child, out, closed}
+}
+
+async function until<T>(read: () => T | undefined, ms = 10_000): Promise<T> {
+  const deadline = performance.now() + ms
+  for (;;) {
+    const value = read()
+    if (value !== undefined) return value
+    if (performance.now() > deadline) throw new Error('gave up waiting')
+    await sleep(20)
+  }
+}
+
+async function scrape(url: string): Promise<string> {
+  return (await fetch(url)).text()
+}
+
+/** The value of one series in Prometheus text format, e.g. fanout_tasks_total{command="exec",outcome="succeeded"}. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `))
+  return line === undefined ? undefined : Number(line.slice(series.length + 1))
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const {port} = server.address() as {port: number}
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+describe('metrics', () => {
+  it('serves /metrics while exec runs (counters grow) and, lingering, the final figures match the JSON report', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fanout-metrics-'))
+    const targets = Array.from({length: 12}, (_, i) => ['-t', `t${i}`]).flat()
+    const run = start(['exec', ...targets, '-w', '3', '--keep-going', '--json', '--metrics-addr', '127.0.0.1:0', '--metrics-linger', '5s',
+      '--', 'sh', '-c', `sleep 0.15; touch ${dir}/{}; [ {} != t5 ]`])
+    const address = await until(() => /serving (http:\/\/\S+\/metrics)/.exec(run.out.stderr)?.[1])
+    const settled = async () => {
+      const text = await scrape(address)
+      return ['succeeded', 'failed'].reduce((sum, o) => sum + (sample(text, `fanout_tasks_total{command="exec",outcome="${o}"}`) ?? 0), 0)
+    }
+    await sleep(250)
+    const early = await settled()
+    await sleep(400)
+    const later = await settled()
+    expect(later).toBeGreaterThan(early)
+    const report = await until(() => (run.out.stdout.endsWith('\n') ? JSON.parse(run.out.stdout) : undefined))
+    const final = await scrape(address) // the run is over; /metrics lingers
+    expect(sample(final, 'fanout_tasks_total{command="exec",outcome="succeeded"}')).toBe(report.summary.succeeded)
+    expect(sample(final, 'fanout_tasks_total{command="exec",outcome="failed"}')).toBe(report.summary.failed)
+    expect(sample(final, 'fanout_tasks_total{command="exec",outcome="cancelled"}')).toBe(report.summary.cancelled)
+    expect(sample(final, 'fanout_task_duration_seconds_count{command="exec"}')).toBe(12)
+    expect(sample(final, 'fanout_tasks_in_flight{command="exec"}')).toBe(0)
+    expect(sample(final, 'fanout_tasks_queued{command="exec"}')).toBe(0)
+    expect(sample(final, 'fanout_run_success{command="exec"}')).toBe(0)
+    expect(sample(final, 'fanout_run_duration_seconds{command="exec"}')).toBeCloseTo(report.summary.durationMs / 1000, 2)
+    run.child.kill('SIGINT') // cuts the linger short
+    expect(await run.closed).toBe(1)
+  })
+
+  it('opens no server when metrics are off', async () => {
+    const listens = async (args: string[]) => {
+      const run = start(['exec', '-t', 'a', '-q', '--stream', ...args, '--', 'sh', '-c', 'echo started; sleep 1'])
+      await until(() => (run.out.stdout.includes('started') ? true : undefined)) // the run is under way
+      const listening = execFileSync('ss', ['-ltnpH'], {encoding: 'utf8'}).includes(`pid=${run.child.pid},`)
+      await run.closed
+      return listening
+    }
+    expect(await listens(['--metrics-addr', '127.0.0.1:0'])).toBe(true) // the check can see a server…
+    expect(await listens([])).toBe(false) // …and there is none without the flag
+  })
+
+  describe('with a real Prometheus Pushgateway', () => {
+    let gateway: ChildProcess
+    let gatewayUrl: string
+    let backends: Backends
+
+    beforeAll(async () => {
+      const port = await freePort()
+      gatewayUrl = `http://127.0.0.1:${port}`
+      // .ci/run installs Debian's prometheus-pushgateway when it is missing.
+      gateway = spawn('prometheus-pushgateway', [`--web.listen-address=127.0.0.1:${port}`], {stdio: 'ignore'})
+      for (let i = 0; i < 250; i++) {
+        if (await fetch(`${gatewayUrl}/-/ready`).then((r) => r.ok, () => false)) break
+        await sleep(20)
+      }
+      backends = await startBackends()
+    })
+    afterAll(async () => {
+      gateway?.kill()
+      await backends?.close()
+    })
+
+    it('receives the final figures of a healthcheck, blackbox names included', async () => {
+      const url = `http://127.0.0.1:${backends.port}/health`
+      const run = await fanout(['healthcheck', url, '--quiet', '--pushgateway', gatewayUrl, '--push-job', 'ci_gate'])
+      expect(run.code).toBe(0)
+      const pushed = await scrape(`${gatewayUrl}/metrics`)
+      expect(pushed).toMatch(/fanout_tasks_total\{command="healthcheck",instance="[^"]+",job="ci_gate",outcome="succeeded"\} 1/)
+      expect(pushed).toMatch(new RegExp(`probe_success\\{instance="[^"]+",job="ci_gate",name="${url.replaceAll('/', '\\/')}",target="[^"]+"\\} 1`))
+      expect(pushed).toMatch(/fanout_run_success\{command="healthcheck",instance="[^"]+",job="ci_gate"\} 1/)
+    })
+
+    it('a failed push is reported and leaves the exit code alone, unless --push-required', async () => {
+      const nowhere = `http://127.0.0.1:${await freePort()}`
+      const url = `http://127.0.0.1:${backends.port}/health`
+      const lenient = await fanout(['healthcheck', url, '--quiet', '--pushgateway', nowhere])
+      expect(lenient.code).toBe(0)
+      expect(lenient.stderr).toMatch(/--pushgateway: could not push to http:\/\/127.0.0.1:\d+ .*the command's result stands/)
+      const strict = await fanout(['healthcheck', url, '--quiet', '--pushgateway', nowhere, '--push-required'])
+      expect(strict.code).toBe(1)
+      expect(strict.stderr).toMatch(/--push-required/)
+    })
+  })
+})
