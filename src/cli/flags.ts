@@ -84,4 +84,5 @@ export const metricsFlags = {
   pushgateway: Flags.string({helpValue: '<url>', summary: 'Push the final figures to this Prometheus Pushgateway, at the end and on Ctrl-C.'}),
   'push-job': Flags.string({helpValue: '<name>', summary: 'Job name to push under (default: fanout_<command>).'}),
   'push-required': Flags.boolean({summary: 'Exit 1 when the push fails; by default a failed push is only reported on stderr.'}),
+  'metrics-file': Flags.string({helpValue: '<file>', summary: 'Write the final figures to this file (atomically), for node_exporter\'s textfile collector.'}),
 }

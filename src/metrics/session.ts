@@ -6,6 +6,7 @@ import {Pushgateway, Registry} from 'prom-client'
 
 import {UsageError} from '../cli/errors.js'
 import {abortableSleep} from '../engine/index.js'
+import {writeAtomically} from '../report/write-file.js'
 import {EngineMetrics} from './engine-metrics.js'
 
 export interface MetricsOptions {
@@ -16,12 +17,14 @@ export interface MetricsOptions {
   pushgateway?: string
   pushJob?: string
   pushRequired: boolean
+  /** Write the final figures here (atomically), for node_exporter's textfile collector. */
+  file?: string
 }
 
 /**
- * A command's metrics, when asked for: a registry, a /metrics server for the run's duration, and a push of the
- * final figures to a Pushgateway (the convention for batch jobs). `open` returns undefined when neither is asked
- * for, so that metrics cost nothing when off.
+ * A command's metrics, when asked for: a registry, a /metrics server for the run's duration, the final figures
+ * pushed to a Pushgateway (the convention for batch jobs) or written to a textfile. `open` returns undefined when
+ * none is asked for, so that metrics cost nothing when off.
  */
 export class MetricsSession {
   readonly registry = new Registry()
@@ -36,7 +39,7 @@ export class MetricsSession {
   }
 
   static async open(command: string, options: MetricsOptions): Promise<MetricsSession | undefined> {
-    if (options.addr === undefined && options.pushgateway === undefined) return undefined
+    if (options.addr === undefined && options.pushgateway === undefined && options.file === undefined) return undefined
     const session = new MetricsSession(command, options)
     if (options.addr !== undefined) await session.serve(options.addr)
     return session
@@ -73,6 +76,7 @@ export class MetricsSession {
    */
   async close(signal: AbortSignal): Promise<void> {
     try {
+      if (this.options.file !== undefined) await writeAtomically(this.options.file, await this.registry.metrics())
       if (this.options.pushgateway !== undefined) await this.push(this.options.pushgateway)
       if (this.server && this.options.lingerMs > 0) await abortableSleep(this.options.lingerMs, signal).catch(() => {})
     } finally {
@@ -100,6 +104,7 @@ export function metricsOptions(flags: {
   pushgateway?: string
   'push-job'?: string
   'push-required': boolean
+  'metrics-file'?: string
 }): MetricsOptions {
   return {
     addr: flags['metrics-addr'],
@@ -107,6 +112,7 @@ export function metricsOptions(flags: {
     pushgateway: flags.pushgateway,
     pushJob: flags['push-job'],
     pushRequired: flags['push-required'],
+    file: flags['metrics-file'],
   }
 }
 

@@ -1,7 +1,7 @@
 import {spawn} from 'node:child_process'
 import type {ChildProcess} from 'node:child_process'
 import {execFileSync} from 'node:child_process'
-import {mkdtemp} from 'node:fs/promises'
+import {mkdtemp, readFile} from 'node:fs/promises'
 import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -82,6 +82,15 @@ describe('metrics', () => {
     expect(sample(final, 'fanout_run_duration_seconds{command="exec"}')).toBeCloseTo(report.summary.durationMs / 1000, 2)
     run.child.kill('SIGINT') // cuts the linger short
     expect(await run.closed).toBe(1)
+  })
+
+  it('--metrics-file writes the final figures for a textfile collector', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'fanout-textfile-')), 'fanout.prom')
+    const run = await fanout(['exec', '-t', 'a', '-t', 'b', '-q', '--metrics-file', file, '--', 'true'])
+    expect(run.code).toBe(0)
+    const text = await readFile(file, 'utf8')
+    expect(sample(text, 'fanout_tasks_total{command="exec",outcome="succeeded"}')).toBe(2)
+    expect(sample(text, 'fanout_run_success{command="exec"}')).toBe(1)
   })
 
   it('opens no server when metrics are off', async () => {
