@@ -101,9 +101,9 @@ export default class Healthcheck extends FanoutCommand {
         },
       })
       progress?.stop()
+      if (report.interrupted && last) break // Ctrl-C mid-round in --watch: the last whole round stands
       metrics?.engine.end(report.summary.durationMs, report.ok)
       probes?.record(report)
-      if (report.interrupted && last) break // Ctrl-C mid-round in --watch: the last whole round stands
       await this.print(report, last, {format, output: flags.output, all: flags.all, live})
       last = report
       if (flags.watch === undefined || report.interrupted) break
