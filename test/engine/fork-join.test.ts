@@ -112,7 +112,7 @@ describe('forkJoin: fail-fast and settle', () => {
     expect(statuses[5]).toBe('rejected')
     expect(statuses.filter((s) => s === 'cancelled').length).toBe(report.cancelled)
     expect(report.fulfilled + report.rejected + report.cancelled).toBe(40)
-    const unstarted = report.outcomes.filter((o, i) => startedAt[i] === undefined)
+    const unstarted = report.outcomes.filter((_outcome, i) => startedAt[i] === undefined)
     expect(unstarted.length).toBeGreaterThan(30)
     for (const o of unstarted) expect(o).toMatchObject({status: 'cancelled', attempts: 0, reason: report.firstError})
     const inFlight = report.outcomes[0] as Extract<Outcome<number>, {status: 'cancelled'}>
@@ -224,7 +224,7 @@ describe('forkJoin: timeouts and retries', () => {
       backoff: {initialMs: 1},
     })
     expect(always.outcomes[0]).toMatchObject({status: 'rejected', attempts: 3})
-    const slowThenFast = await forkJoin(['x'], (_x, ctx) => (ctx.attempt === 1 ? sleep(500) : 'second'), {
+    const slowThenFast = await forkJoin(['x'], (_x, ctx) => (ctx.attempt === 1 ? sleep(500).then(() => 'first') : 'second'), {
       workers: 1,
       retries: 1,
       timeoutMs: 30,

@@ -128,9 +128,9 @@ describe('fanout exec, end to end through bin/run.js', () => {
   })
 
   it('runs in-process through oclif too (runCommand), with the same exit codes', async () => {
-    const ok = await runCommand(['exec', '-t', 'x', '-q', '--', 'true'], {root: ROOT}, {disableConsoleIntercept: true})
+    const ok = await runCommand(['exec', '-t', 'x', '-q', '--', 'true'], {root: ROOT})
     expect(ok.error).toBeUndefined()
-    const bad = await runCommand(['exec', '-t', 'x', '-w', 'lots', '--', 'true'], {root: ROOT}, {disableConsoleIntercept: true})
+    const bad = await runCommand(['exec', '-t', 'x', '-w', 'lots', '--', 'true'], {root: ROOT})
     expect(bad.error?.oclif?.exit).toBe(2)
   })
 })

@@ -1,5 +1,4 @@
 import {mkdtemp, readFile, writeFile} from 'node:fs/promises'
-import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -8,19 +7,11 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startBackends} from '../../fixtures/servers/backends.mjs'
 import type {Backends} from '../../fixtures/servers/backends.mjs'
 import {fanout} from '../helpers/cli.js'
+import {closedPort} from '../helpers/servers.js'
 
 let backends: Backends
 let base: string
 let dir: string
-
-/** A loopback port with nothing listening: bound, noted, released. */
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const {port} = server.address() as {port: number}
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 beforeAll(async () => {
   backends = await startBackends({hosts: ['127.0.0.1']})

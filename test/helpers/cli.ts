@@ -44,7 +44,13 @@ export function fanout(args: string[], options: CliOptions = {}): Promise<CliRun
   })
 }
 
-/** Resolves once `check` returns true, polling every 20 ms. */
-export async function until(check: () => Promise<boolean>): Promise<void> {
-  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 20))
+/** Polls `read` every 20 ms until it gives something other than undefined or false, and resolves with it. */
+export async function until<T>(read: () => T | undefined | false | Promise<T | undefined | false>, ms = 10_000): Promise<T> {
+  const deadline = performance.now() + ms
+  for (;;) {
+    const value = await read()
+    if (value !== undefined && value !== false) return value
+    if (performance.now() > deadline) throw new Error(`gave up waiting after ${ms} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
 }

@@ -2,7 +2,6 @@ import {spawn} from 'node:child_process'
 import type {ChildProcess} from 'node:child_process'
 import {execFileSync} from 'node:child_process'
 import {mkdtemp, readFile} from 'node:fs/promises'
-import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -12,7 +11,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {startBackends} from '../../fixtures/servers/backends.mjs'
 import type {Backends} from '../../fixtures/servers/backends.mjs'
-import {fanout} from '../helpers/cli.js'
+import {fanout, until} from '../helpers/cli.js'
+import {closedPort} from '../helpers/servers.js'
 
 const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
 
@@ -26,16 +26,6 @@ function start(args: string[]) {
   return {child, out, closed}
 }
 
-async function until<T>(read: () => T | undefined, ms = 10_000): Promise<T> {
-  const deadline = performance.now() + ms
-  for (;;) {
-    const value = read()
-    if (value !== undefined) return value
-    if (performance.now() > deadline) throw new Error('gave up waiting')
-    await sleep(20)
-  }
-}
-
 async function scrape(url: string): Promise<string> {
   return (await fetch(url)).text()
 }
@@ -44,14 +34,6 @@ async function scrape(url: string): Promise<string> {
 function sample(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `))
   return line === undefined ? undefined : Number(line.slice(series.length + 1))
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const {port} = server.address() as {port: number}
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 describe('metrics', () => {
@@ -96,7 +78,7 @@ describe('metrics', () => {
   it('opens no server when metrics are off', async () => {
     const listens = async (args: string[]) => {
       const run = start(['exec', '-t', 'a', '-q', '--stream', ...args, '--', 'sh', '-c', 'echo started; sleep 1'])
-      await until(() => (run.out.stdout.includes('started') ? true : undefined)) // the run is under way
+      await until(() => run.out.stdout.includes('started')) // the run is under way
       const listening = execFileSync('ss', ['-ltnpH'], {encoding: 'utf8'}).includes(`pid=${run.child.pid},`)
       await run.closed
       return listening
@@ -111,7 +93,7 @@ describe('metrics', () => {
     let backends: Backends
 
     beforeAll(async () => {
-      const port = await freePort()
+      const port = await closedPort()
       gatewayUrl = `http://127.0.0.1:${port}`
       // .ci/run installs Debian's prometheus-pushgateway when it is missing.
       gateway = spawn('prometheus-pushgateway', [`--web.listen-address=127.0.0.1:${port}`], {stdio: 'ignore'})
@@ -137,7 +119,7 @@ describe('metrics', () => {
     })
 
     it('a failed push is reported and leaves the exit code alone, unless --push-required', async () => {
-      const nowhere = `http://127.0.0.1:${await freePort()}`
+      const nowhere = `http://127.0.0.1:${await closedPort()}`
       const url = `http://127.0.0.1:${backends.port}/health`
       const lenient = await fanout(['healthcheck', url, '--quiet', '--pushgateway', nowhere])
       expect(lenient.code).toBe(0)
