@@ -23,6 +23,8 @@ export class Progress {
   private readonly started = performance.now()
   private readonly spinner: Ora | undefined
   private readonly timer: NodeJS.Timeout | undefined
+  /** More to say on the line, read at each redraw (e.g. migrations applied so far). */
+  detail: (() => string) | undefined
 
   constructor(
     private readonly label: string,
@@ -58,6 +60,8 @@ export class Progress {
     const parts = [`${this.label}: ${this.done}${this.total === undefined ? '' : `/${this.total}`} done`]
     if (this.failed) parts.push(`${this.failed} failed`)
     if (this.cancelled) parts.push(`${this.cancelled} cancelled`)
+    const detail = this.detail?.()
+    if (detail) parts.push(detail)
     parts.push(`${perSecond.toFixed(perSecond < 10 ? 1 : 0)}/s`, formatDuration(elapsedMs))
     if (this.total !== undefined && perSecond > 0 && this.done < this.total) {
       parts.push(`ETA ${formatDuration(((this.total - this.done) / perSecond) * 1000)}`)

@@ -1,0 +1,103 @@
+import {Flags} from '@oclif/core'
+
+import {UsageError} from '../src/cli/errors.js'
+import {count, duration, engineFlags, modeOf} from '../src/cli/flags.js'
+import {parseCount} from '../src/cli/values.js'
+import {NamespacesCommand, namespaceFlags} from '../src/migrate/command.js'
+import {migrateNamespace} from '../src/migrate/migrate-namespace.js'
+import {MigrateMetrics} from '../src/migrate/metrics.js'
+import {parseVersion} from '../src/migrate/migration-files.js'
+import {renderMigrate} from '../src/migrate/render.js'
+
+const waves = Flags.custom<number[]>({
+  helpValue: '<1,10>',
+  parse: async (input) => {
+    const sizes = input.split(',').map((part) => {
+      try {
+        return parseCount(part)
+      } catch {
+        return 0
+      }
+    })
+    if (sizes.some((size) => size < 1)) throw new UsageError(`--waves expects wave sizes like 1,10 (each at least 1); got "${input}"`)
+    return sizes
+  },
+})
+
+export default class Migrate extends NamespacesCommand {
+  static override summary = 'Apply versioned SQL migrations across many namespaces (PostgreSQL schemas) at once.'
+
+  static override description = [
+    'Files are V<version>__<description>.sql (Flyway naming; 1.2 < 1.10), applied in version order to each namespace, with ${namespace} replaced by its name. Each migration runs in its own transaction with SET LOCAL search_path to the namespace, and commits together with its row in <namespace>.fanout_schema_history — a failed one leaves the namespace at its last good version, never half-applied. A file whose first line is "-- fanout:no-transaction" runs outside a transaction (CREATE INDEX CONCURRENTLY; one such statement a file); if it fails it is recorded and blocks the namespace until fanout migrate repair.',
+    'Namespaces are worked on in parallel (--workers), each under its own advisory lock: two runs on one database never apply a migration twice. --fail-fast (default): the first failure cancels namespaces not started; those in flight finish their current migration and stop. --keep-going: every other namespace goes on. Re-running resumes each namespace where it stopped.',
+    'The database is PostgreSQL (--database postgres://…) or, with no --database, PGlite kept in ./.fanout/pglite: no server needed.',
+    'Exit codes: 0 every namespace migrated; 1 some failed or were cancelled; 2 bad usage, files, database or selection (nothing ran); 3 internal error; 130 interrupted.',
+  ].join('\n\n')
+
+  static override examples = [
+    {description: 'Migrate every tenant schema, 16 at a time:', command: "<%= config.bin %> migrate --dir migrations --database postgres://app@db:5432/app --namespace-pattern 'tenant_%' --workers 16"},
+    {description: 'A canary: one namespace, then ten, then the rest; stop between waves on failure:', command: '<%= config.bin %> migrate --namespaces-file tenants.txt --waves 1,10'},
+    {description: 'See what would be applied:', command: '<%= config.bin %> migrate --namespaces-file tenants.txt --dry-run'},
+    {description: 'On the embedded PGlite, creating the schemas:', command: '<%= config.bin %> migrate --dir fixtures/migrations --namespaces-file fixtures/migrations/tenants.txt --create-namespaces'},
+  ]
+
+  static override flags = {
+    ...engineFlags({workers: 8, mode: 'fail-fast'}),
+    ...namespaceFlags,
+    timeout: duration({summary: 'statement_timeout for each migration (0: the server\'s).', default: 0, defaultHelp: async () => '0'}),
+    retries: count({summary: 'Extra attempts for a namespace after a passing failure (lost connection, deadlock); a SQL error is not retried.', default: 0}),
+    target: Flags.string({helpValue: '<version>', summary: 'Apply migrations up to this version only.'}),
+    waves: waves({summary: 'Canary waves: e.g. 1,10 migrates 1 namespace, then 10, then the rest, stopping between waves on failure.'}),
+    'dry-run': Flags.boolean({summary: 'Show what would be applied to each namespace; change nothing.'}),
+    'create-namespaces': Flags.boolean({summary: 'Create schemas that do not exist (else they fail).'}),
+    transaction: Flags.string({
+      options: ['migration', 'namespace'],
+      default: 'migration',
+      summary: 'migration: each commits on its own. namespace: all of a namespace\'s pending migrations in one transaction (all or nothing; not with no-transaction files).',
+    }),
+    'metrics-per-namespace': Flags.boolean({summary: 'Label metrics by namespace (one series each; mind the cardinality).'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Migrate)
+    const target = flags.target === undefined ? undefined : parseVersion(flags.target)
+    const {migrations, namespaces} = await this.prepare(flags)
+    const transaction = flags.transaction as 'migration' | 'namespace'
+    const outside = migrations.find((migration) => !migration.transactional)
+    if (transaction === 'namespace' && outside) {
+      throw new UsageError(`--transaction namespace cannot include ${outside.script} (-- fanout:no-transaction); use --transaction migration`)
+    }
+    const metrics = await this.openMetrics(flags)
+    const migrateMetrics = metrics && new MigrateMetrics(metrics.registry, flags['metrics-per-namespace'])
+    let applied = 0
+    const options = {
+      migrations,
+      target,
+      create: flags['create-namespaces'],
+      dryRun: flags['dry-run'],
+      transaction,
+      statementTimeoutMs: flags.timeout,
+      onApplied: (namespace: string) => {
+        applied++
+        migrateMetrics?.onApplied(namespace)
+      },
+    }
+    metrics?.engine.begin(namespaces.length)
+    const db = this.db!
+    const report = await this.across(namespaces, (namespace, signal) => migrateNamespace(db, namespace, {...options, signal}), {
+      workers: flags.workers,
+      mode: modeOf(flags, 'fail-fast'),
+      waves: flags.waves,
+      rate: flags.rate,
+      retries: flags.retries,
+      quiet: flags.quiet,
+      detail: () => `${applied} migration${applied === 1 ? '' : 's'} applied`,
+      onStart: metrics?.engine.onStart,
+      onSettle: metrics?.engine.onSettle,
+    })
+    metrics?.engine.end(report.summary.durationMs, report.ok)
+    migrateMetrics?.record(report)
+    this.conclude(report, flags.json, () => renderMigrate(report, {dryRun: flags['dry-run'], all: flags.all}), !report.ok)
+    await this.closeMetrics(metrics)
+  }
+}

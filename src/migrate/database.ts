@@ -1,0 +1,109 @@
+import {mkdir} from 'node:fs/promises'
+import {resolve} from 'node:path'
+
+import pg from 'pg'
+
+import {UsageError} from '../cli/errors.js'
+
+/** One session on the database: what a namespace's migrations run on, start to end. */
+export interface Connection {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>
+  /** One or more statements sent as one simple query (no parameters): a migration script, a whole transaction. */
+  exec(sql: string): Promise<void>
+}
+
+export interface Database {
+  /** Where, for messages: the URL without its password, or the PGlite directory. */
+  readonly name: string
+  /**
+   * Runs `work` on a connection of its own: from the pool for PostgreSQL; PGlite's only one, in turn (its
+   * in-process lock stands in for a pool). A connection whose work threw is not reused.
+   */
+  withConnection<T>(work: (connection: Connection) => Promise<T>): Promise<T>
+  close(): Promise<void>
+}
+
+export const DEFAULT_PGLITE_DIR = '.fanout/pglite'
+
+/**
+ * `postgres://…` (a pg pool of `connections`), `pglite://PATH`, `pglite://memory`, or nothing: PGlite persisted in
+ * ./.fanout/pglite, so that fanout migrate works with no server. A database it cannot reach is a UsageError.
+ */
+export async function openDatabase(url: string | undefined, connections: number): Promise<Database> {
+  if (url === undefined) return openPglite(DEFAULT_PGLITE_DIR)
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, connections)
+  if (url.startsWith('pglite://')) return openPglite(url.slice('pglite://'.length))
+  throw new UsageError(`--database expects postgres://user@host:port/db, pglite://PATH or pglite://memory; got "${url}"`)
+}
+
+async function openPostgres(url: string, connections: number): Promise<Database> {
+  const name = withoutPassword(url)
+  const pool = new pg.Pool({connectionString: url, max: connections, connectionTimeoutMillis: 10_000})
+  pool.on('error', () => {}) // an idle client's lost connection: the next checkout gets a new one
+  try {
+    await pool.query('SELECT 1')
+  } catch (error) {
+    await pool.end()
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message
+    throw new UsageError(`--database: cannot connect to ${name} (${reason}: ${(error as Error).message}); check the URL and that the server is running`)
+  }
+  return {
+    name,
+    async withConnection(work) {
+      const client = await pool.connect()
+      const connection: Connection = {
+        query: async (sql, params) => (await client.query(sql, params)).rows,
+        exec: async (sql) => void (await client.query(sql)),
+      }
+      try {
+        const value = await work(connection)
+        client.release()
+        return value
+      } catch (error) {
+        client.release(true) // its session may hold a lock or an aborted transaction: never hand it out again
+        throw error
+      }
+    },
+    close: () => pool.end(),
+  }
+}
+
+async function openPglite(location: string): Promise<Database> {
+  const memory = location === 'memory'
+  const dir = memory ? undefined : resolve(location)
+  if (dir) await mkdir(dir, {recursive: true})
+  // Loaded only when used: PGlite is a large WebAssembly module, and a run on a PostgreSQL server never needs it.
+  const {PGlite} = await import('@electric-sql/pglite')
+  const db = new PGlite(dir)
+  try {
+    await db.waitReady
+  } catch (error) {
+    throw new UsageError(`--database: cannot open PGlite in ${dir} (${(error as Error).message}); is another fanout using it?`)
+  }
+  let turn: Promise<unknown> = Promise.resolve()
+  const connection: Connection = {
+    query: async (sql, params) => (await db.query(sql, params)).rows as never[],
+    exec: async (sql) => void (await db.exec(sql)),
+  }
+  return {
+    name: memory ? 'PGlite in memory' : `PGlite in ${location}`,
+    withConnection(work) {
+      const run = turn.then(() => work(connection))
+      turn = run.catch(async () => {
+        if (db.isInTransaction()) await db.exec('ROLLBACK')
+      })
+      return run
+    },
+    close: () => db.close(),
+  }
+}
+
+function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url)
+    parsed.password = ''
+    return parsed.toString()
+  } catch {
+    throw new UsageError(`--database: "${url}" is not a valid URL; e.g. postgres://postgres@127.0.0.1:5432/postgres`)
+  }
+}

@@ -1,0 +1,162 @@
+import type {Connection, Database} from './database.js'
+import {NamespaceFailure, NamespaceStopped} from './failures.js'
+import type {Progress} from './failures.js'
+import {createHistorySql, readState, recordSql} from './history.js'
+import {sqlFor} from './migration-files.js'
+import type {Migration} from './migration-files.js'
+import {withNamespaceLock} from './namespace-lock.js'
+import {planFor} from './plan.js'
+import type {Plan} from './plan.js'
+import {quoteIdent} from './sql.js'
+
+export interface MigrateOptions {
+  migrations: Migration[]
+  /** Apply up to this version (its segments); all when absent. */
+  target?: number[]
+  /** Create a namespace's schema when it does not exist. */
+  create: boolean
+  /** Read and plan only: no lock, no schema, no history table, nothing applied. */
+  dryRun: boolean
+  /** `migration`: each migration commits on its own. `namespace`: all of a namespace's pending ones in one transaction. */
+  transaction: 'migration' | 'namespace'
+  /** statement_timeout for each migration (0: the server's). */
+  statementTimeoutMs: number
+  /** Checked between migrations only: a migration once started always finishes, DDL is never killed midway. */
+  signal: AbortSignal
+  onApplied?: (namespace: string, migration: Migration) => void
+}
+
+/** A namespace's outcome: its version after the run, what was applied, and (dry run) what would be. */
+export interface Migrated extends Progress {
+  pending: string[]
+}
+
+/** Brings one namespace up to date under its own lock. Each migration commits with its history row or not at all. */
+export function migrateNamespace(db: Database, namespace: string, options: MigrateOptions): Promise<Migrated> {
+  return db.withConnection((connection) =>
+    options.dryRun ? dryRun(connection, namespace, options) : withNamespaceLock(connection, namespace, () => migrateLocked(connection, namespace, options)),
+  )
+}
+
+async function dryRun(connection: Connection, namespace: string, options: MigrateOptions): Promise<Migrated> {
+  const state = await readState(connection, namespace)
+  if (!state.exists && !options.create) throw missing(namespace)
+  const plan = checkedPlan(namespace, planFor(options.migrations, state.history, options.target))
+  return {version: plan.version, applied: [], pending: plan.pending.map((migration) => migration.version)}
+}
+
+async function migrateLocked(connection: Connection, namespace: string, options: MigrateOptions): Promise<Migrated> {
+  const state = await readState(connection, namespace)
+  if (!state.exists && !options.create) throw missing(namespace)
+  if (!state.hasHistory) {
+    await connection.exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(namespace)};\n${createHistorySql(namespace)}`)
+  }
+  const plan = checkedPlan(namespace, planFor(options.migrations, state.history, options.target))
+  const progress: Migrated = {version: plan.version, applied: [], pending: []}
+  if (plan.pending.length === 0) return progress
+  if (options.transaction === 'namespace') {
+    await applyAll(connection, namespace, plan.pending, options, progress)
+    return progress
+  }
+  for (const migration of plan.pending) {
+    if (options.signal.aborted) throw new NamespaceStopped(progress)
+    if (migration.transactional) await applyInTransaction(connection, namespace, migration, options, progress)
+    else await applyOutsideTransaction(connection, namespace, migration, options, progress)
+    progress.version = migration.version
+    progress.applied.push(migration.version)
+    options.onApplied?.(namespace, migration)
+  }
+  return progress
+}
+
+function checkedPlan(namespace: string, plan: Plan): Plan {
+  const progress = {version: plan.version, applied: []}
+  if (plan.failed) {
+    throw new NamespaceFailure(
+      `${plan.failed.script} failed earlier outside a transaction and may be half-applied; fix ${namespace} by hand, then run fanout migrate repair`,
+      progress,
+    )
+  }
+  if (plan.drift.length > 0) {
+    const more = plan.drift.length > 1 ? ` (and ${plan.drift.length - 1} more)` : ''
+    throw new NamespaceFailure(`${plan.drift[0]}${more}; restore the file, or accept it with fanout migrate repair`, progress)
+  }
+  return plan
+}
+
+function missing(namespace: string): NamespaceFailure {
+  return new NamespaceFailure(`schema ${quoteIdent(namespace)} does not exist; --create-namespaces creates it`, {version: null, applied: []})
+}
+
+function transactionStart(namespace: string, options: MigrateOptions): string {
+  const timeout = options.statementTimeoutMs > 0 ? `SET LOCAL statement_timeout = ${Math.ceil(options.statementTimeoutMs)};\n` : ''
+  return `BEGIN;\nSET LOCAL search_path TO ${quoteIdent(namespace)}, public;\n${timeout}`
+}
+
+/** The migration, its history row and COMMIT in one round trip; on error nothing of it stays. */
+async function applyInTransaction(connection: Connection, namespace: string, migration: Migration, options: MigrateOptions, progress: Progress) {
+  const start = transactionStart(namespace, options)
+  // The newline ends a last line comment; the semicolon a last statement without one.
+  const sql = sqlFor(migration, namespace)
+  try {
+    await connection.exec(`${start}${sql}\n;\n${recordSql(namespace, migration, true)};\nCOMMIT;`)
+  } catch (error) {
+    await connection.exec('ROLLBACK').catch(() => {})
+    throw failureOf(error, migration, sql, start.length, progress)
+  }
+}
+
+/**
+ * A `-- fanout:no-transaction` migration runs as it is (PostgreSQL runs a multi-statement query in one implicit
+ * transaction, so CREATE INDEX CONCURRENTLY belongs in a file of its own); a failure is recorded and blocks the
+ * namespace until `migrate repair`, since part of it may have taken effect.
+ */
+async function applyOutsideTransaction(connection: Connection, namespace: string, migration: Migration, options: MigrateOptions, progress: Progress) {
+  const timeout = options.statementTimeoutMs > 0 ? `; SET statement_timeout = ${Math.ceil(options.statementTimeoutMs)}` : ''
+  await connection.exec(`SET search_path TO ${quoteIdent(namespace)}, public${timeout}`)
+  const started = performance.now()
+  const sql = sqlFor(migration, namespace)
+  let failure: unknown
+  try {
+    await connection.exec(sql)
+  } catch (error) {
+    failure = error
+  }
+  await connection.exec(`RESET search_path; RESET statement_timeout;\n${recordSql(namespace, migration, failure === undefined, performance.now() - started)}`)
+  if (failure !== undefined) throw failureOf(failure, migration, sql, 0, progress)
+}
+
+/** --transaction namespace: every pending migration, or none, in one transaction. */
+async function applyAll(connection: Connection, namespace: string, pending: Migration[], options: MigrateOptions, progress: Progress) {
+  await connection.exec(transactionStart(namespace, options))
+  for (const migration of pending) {
+    const sql = sqlFor(migration, namespace)
+    try {
+      await connection.exec(`${sql}\n;\n${recordSql(namespace, migration, true)}`)
+    } catch (error) {
+      await connection.exec('ROLLBACK').catch(() => {})
+      throw failureOf(error, migration, sql, 0, progress)
+    }
+  }
+  try {
+    await connection.exec('COMMIT')
+  } catch (error) {
+    throw failureOf(error, pending.at(-1)!, '', 0, progress)
+  }
+  for (const migration of pending) {
+    progress.version = migration.version
+    progress.applied.push(migration.version)
+    options.onApplied?.(namespace, migration)
+  }
+}
+
+/** `V3__add_email.sql line 4: column "x" does not exist (SQLSTATE 42703)`, with the progress made before it. */
+function failureOf(error: unknown, migration: Migration, sql: string, offset: number, progress: Progress): NamespaceFailure {
+  const {message, code, position} = error as {message?: string; code?: string; position?: string}
+  let where = migration.script
+  const at = Number(position) - 1 - offset
+  if (at >= 0 && at < sql.length) where += ` line ${sql.slice(0, at).split('\n').length}`
+  const sqlstate = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined
+  const detail = sqlstate ? ` (SQLSTATE ${sqlstate})` : code ? ` (${code})` : ''
+  return new NamespaceFailure(`${where}: ${message ?? String(error)}${detail}`, {version: progress.version, applied: [...progress.applied]}, sqlstate ?? code)
+}

@@ -1,0 +1,92 @@
+import {formatDuration} from '../cli/values.js'
+import type {Envelope} from '../report/envelope.js'
+import {renderTable} from '../report/table.js'
+import type {NamespaceStatus, Repaired} from './inspect.js'
+import type {Migrated} from './migrate-namespace.js'
+import type {NamespaceResult} from './run-namespaces.js'
+
+/** More namespaces than this and reports list only the exceptions (all of them with --all). */
+export const LIST_LIMIT = 50
+
+type Report<V extends object> = Envelope<NamespaceResult<V>>
+
+export function renderMigrate(report: Report<Migrated>, options: {dryRun: boolean; all: boolean}): string {
+  const shown = listed(report, options.all, (result) => result.status !== 'succeeded' || (options.dryRun && (result.pending?.length ?? 0) > 0))
+  const rows = shown.map((result) => [
+    result.target,
+    result.status,
+    result.version ?? '-',
+    options.dryRun ? (result.pending ?? []).join(' ') || '-' : String(result.applied?.length ?? 0),
+    formatDuration(result.durationMs),
+    result.error ?? '',
+  ])
+  const head = ['namespace', 'status', 'version', options.dryRun ? 'would apply' : 'applied', 'time', 'error']
+  const applied = report.results.reduce((sum, result) => sum + ((options.dryRun ? result.pending : result.applied) ?? []).length, 0)
+  const verb = options.dryRun ? 'would apply' : 'applied'
+  return join(rows.length > 0 ? renderTable(head, rows) : '', `${summaryLine(report)} · ${applied} migration${applied === 1 ? '' : 's'} ${verb}`, hidden(report, shown))
+}
+
+/** A table of namespaces, or for a fleet the count at each version and then the exceptions. */
+export function renderStatus(report: Report<NamespaceStatus>, options: {all: boolean}): string {
+  const exceptional = (result: NamespaceResult<NamespaceStatus>) => result.status !== 'succeeded' || stateOf(result) !== 'up to date'
+  const lines: string[] = []
+  if (report.results.length > LIST_LIMIT && !options.all) {
+    const byVersion = new Map<string, number>()
+    for (const result of report.results) {
+      if (result.status === 'succeeded') byVersion.set(result.version ?? '-', (byVersion.get(result.version ?? '-') ?? 0) + 1)
+    }
+    lines.push(renderTable(['version', 'namespaces'], [...byVersion].map(([version, count]) => [version, String(count)])))
+  }
+  const shown = listed(report, options.all, exceptional)
+  if (shown.length > 0) {
+    lines.push(renderTable(['namespace', 'version', 'pending', 'state'], shown.map((result) => [result.target, result.version ?? '-', String(result.pending ?? '-'), stateOf(result)])))
+  }
+  return join(...lines, summaryLine(report), hidden(report, shown))
+}
+
+export function renderValidate(report: Report<NamespaceStatus>): string {
+  const drifting = report.results.filter((result) => result.status !== 'succeeded' || (result.drift?.length ?? 0) > 0)
+  const lines = drifting.slice(0, LIST_LIMIT).flatMap((result) => (result.error ? [`${result.target}: ${result.error}`] : result.drift!.map((line) => `${result.target}: ${line}`)))
+  const verdict = drifting.length === 0 ? 'no drift' : `${drifting.length} with drift or unreadable`
+  return join(...lines, `validate: ${report.results.length} namespaces, ${verdict}`, drifting.length > LIST_LIMIT ? `… and ${drifting.length - LIST_LIMIT} more (--json lists all)` : '')
+}
+
+export function renderRepair(report: Report<Repaired>): string {
+  const lines = report.results.flatMap((result) => [
+    ...(result.repairs ?? []).map((line) => `${result.target}: ${line}`),
+    ...(result.drift ?? []).map((line) => `${result.target}: left as is: ${line}`),
+    ...(result.error ? [`${result.target}: ${result.error}`] : []),
+  ])
+  const repaired = report.results.filter((result) => (result.repairs?.length ?? 0) > 0).length
+  return join(...lines, `repair: ${report.results.length} namespaces, ${repaired} repaired`)
+}
+
+function stateOf(result: NamespaceResult<NamespaceStatus>): string {
+  if (result.error) return result.error
+  if (result.failedScript) return `blocked: ${result.failedScript} failed (fanout migrate repair)`
+  if (result.drift?.length) return `drift: ${result.drift.join('; ')}`
+  return result.pending ? `${result.pending} pending` : 'up to date'
+}
+
+/** Every namespace when there are few (or --all); else only those `exceptional` says, at most LIST_LIMIT. */
+function listed<R extends NamespaceResult<object>>(report: Envelope<R>, all: boolean, exceptional: (result: R) => boolean): R[] {
+  if (all || report.results.length <= LIST_LIMIT) return report.results
+  return report.results.filter(exceptional).slice(0, LIST_LIMIT)
+}
+
+function hidden(report: Envelope<NamespaceResult<object>>, shown: unknown[]): string {
+  const rest = report.results.length - shown.length
+  return rest > 0 && shown.length > 0 ? `(${rest} more not listed: --all lists every namespace, --json gives all)` : ''
+}
+
+function summaryLine(report: Envelope<NamespaceResult<object>>): string {
+  const {total, succeeded, failed, cancelled, durationMs} = report.summary
+  const parts = [`${succeeded} succeeded`]
+  if (failed) parts.push(`${failed} failed`)
+  if (cancelled) parts.push(`${cancelled} cancelled`)
+  return `${report.command}: ${total} namespace${total === 1 ? '' : 's'} in ${formatDuration(durationMs)} — ${parts.join(', ')}${report.interrupted ? ' (interrupted)' : ''}`
+}
+
+function join(...parts: string[]): string {
+  return parts.filter((part) => part !== '').join('\n')
+}

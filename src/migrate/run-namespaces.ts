@@ -1,0 +1,40 @@
+import {forkJoin} from '../engine/index.js'
+import type {ForkJoinOptions, Outcome} from '../engine/index.js'
+import {envelope, round, statusOf} from '../report/envelope.js'
+import type {Envelope, Result} from '../report/envelope.js'
+import {NamespaceFailure, isTransient} from './failures.js'
+
+/** A namespace's line in every migrate report: what the work returned, or where it stood when it failed. */
+export type NamespaceResult<V extends object> = Result & Partial<V> & {error?: string}
+
+export type RunOptions<V> = Pick<ForkJoinOptions<string, V>, 'workers' | 'mode' | 'waves' | 'rate' | 'retries' | 'signal' | 'onStart' | 'onSettle'>
+
+/**
+ * Runs `work` for each namespace on the engine and turns the outcomes into the shared envelope. Only failures
+ * that may pass (lost connections, deadlocks) are retried: a SQL error in a migration fails the same way again.
+ */
+export async function runNamespaces<V extends object>(
+  command: string,
+  namespaces: string[],
+  work: (namespace: string, signal: AbortSignal) => Promise<V>,
+  options: RunOptions<V>,
+): Promise<Envelope<NamespaceResult<V>>> {
+  const report = await forkJoin(namespaces, (namespace, ctx) => work(namespace, ctx.signal), {
+    ...options,
+    shouldRetry: isTransient,
+    backoff: {initialMs: 500},
+  })
+  const results = report.outcomes.map((outcome, index) => resultOf(namespaces[index]!, outcome))
+  return envelope(command, results, report.durationMs, options.signal?.aborted ?? false)
+}
+
+function resultOf<V extends object>(namespace: string, outcome: Outcome<V>): NamespaceResult<V> {
+  const base = {target: namespace, status: statusOf(outcome), attempts: outcome.attempts, durationMs: round(outcome.durationMs)}
+  if (outcome.status === 'fulfilled') return {...base, ...outcome.value}
+  const error = outcome.error
+  if (error === undefined) return base as NamespaceResult<V>
+  const message = error instanceof Error ? error.message : String(error)
+  // Where a failed or stopped namespace stood: the fields of a migrate result it had reached.
+  const progress = error instanceof NamespaceFailure ? error.progress : {}
+  return {...base, ...progress, error: message} as NamespaceResult<V>
+}
