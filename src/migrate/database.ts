@@ -1,5 +1,6 @@
 import {mkdir} from 'node:fs/promises'
 import {resolve} from 'node:path'
+import {setImmediate} from 'node:timers/promises'
 
 import pg from 'pg'
 
@@ -81,9 +82,17 @@ async function openPglite(location: string): Promise<Database> {
     throw new UsageError(`--database: cannot open PGlite in ${dir} (${(error as Error).message}); is another fanout using it?`)
   }
   let turn: Promise<unknown> = Promise.resolve()
+  // PGlite runs each query synchronously and settles it as a microtask: without a turn of the event loop between
+  // queries, Ctrl-C and progress timers would wait for the whole run.
   const connection: Connection = {
-    query: async (sql, params) => (await db.query(sql, params)).rows as never[],
-    exec: async (sql) => void (await db.exec(sql)),
+    query: async (sql, params) => {
+      await setImmediate()
+      return (await db.query(sql, params)).rows as never[]
+    },
+    exec: async (sql) => {
+      await setImmediate()
+      await db.exec(sql)
+    },
   }
   return {
     name: memory ? 'PGlite in memory' : `PGlite in ${location}`,

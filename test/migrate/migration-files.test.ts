@@ -1,0 +1,35 @@
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {afterEach, beforeEach, expect, it} from 'vitest'
+
+import {loadMigrations, parseVersion} from '../../src/migrate/migration-files.js'
+
+let dir: string
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fanout-files-'))
+})
+afterEach(() => rm(dir, {recursive: true, force: true}))
+
+it('orders versions numerically, segment by segment, and reads _ as .', async () => {
+  for (const name of ['V1.10__c.sql', 'V1.2__b.sql', 'V2__d.sql', 'V1__a.sql', 'V1_11__e.sql', 'notes.txt']) await writeFile(join(dir, name), 'SELECT 1;\n')
+  const migrations = await loadMigrations(dir)
+  expect(migrations.map((migration) => migration.version)).toEqual(['1', '1.2', '1.10', '1.11', '2'])
+  expect(migrations[3]).toMatchObject({script: 'V1_11__e.sql', description: 'e', transactional: true})
+})
+
+it('checksums ignore line endings and a BOM, not content; the no-transaction marker is read from the first line', async () => {
+  await writeFile(join(dir, 'V1__unix.sql'), '-- fanout:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (c);\n')
+  await writeFile(join(dir, 'V2__windows.sql'), '\uFEFF-- fanout:no-transaction\r\nCREATE INDEX CONCURRENTLY i ON t (c);\r\n')
+  await writeFile(join(dir, 'V3__edited.sql'), '-- fanout:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (d);\n')
+  const [unix, windows, edited] = await loadMigrations(dir)
+  expect(windows!.checksum).toBe(unix!.checksum)
+  expect(edited!.checksum).not.toBe(unix!.checksum)
+  expect([unix, windows, edited].map((migration) => migration!.transactional)).toEqual([false, false, false])
+})
+
+it('a bad --target is a usage error naming the flag', () => {
+  expect(parseVersion('1_2')).toEqual([1, 2])
+  expect(() => parseVersion('v3')).toThrow('--target expects a version like 3 or 1.2; got "v3"')
+})
