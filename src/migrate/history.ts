@@ -20,8 +20,8 @@ export function historyTable(namespace: string): string {
 
 export function createHistorySql(namespace: string): string {
   return `CREATE TABLE IF NOT EXISTS ${historyTable(namespace)} (
-  installed_rank serial PRIMARY KEY,
-  version text NOT NULL UNIQUE,
+  version text PRIMARY KEY,
+  installed_rank integer NOT NULL,
   description text NOT NULL,
   script text NOT NULL,
   checksum text NOT NULL,
@@ -63,8 +63,9 @@ export async function readHistory(connection: Connection, namespace: string): Pr
  * execution time on the server, from the query's start to this statement.
  */
 export function recordSql(namespace: string, migration: Migration, success: boolean, executionMs?: number): string {
-  const values = [migration.version, migration.description, migration.script, migration.checksum].map(quoteLiteral)
+  const values = [migration.description, migration.script, migration.checksum].map(quoteLiteral)
   const ms = executionMs === undefined ? '(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::integer' : Math.round(executionMs)
-  return `INSERT INTO ${historyTable(namespace)} (version, description, script, checksum, execution_ms, success)
-VALUES (${values.join(', ')}, ${ms}, ${success})`
+  const table = historyTable(namespace)
+  return `INSERT INTO ${table} (version, installed_rank, description, script, checksum, execution_ms, success)
+VALUES (${quoteLiteral(migration.version)}, (SELECT count(*) + 1 FROM ${table}), ${values.join(', ')}, ${ms}, ${success})`
 }
