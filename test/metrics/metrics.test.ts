@@ -75,6 +75,22 @@ describe('metrics', () => {
     expect(sample(text, 'fanout_run_success{command="exec"}')).toBe(1)
   })
 
+  it('migrate counts migrations applied and namespaces per version; by namespace only when asked', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fanout-textfile-'))
+    const migrate = (file: string, extra: string[]) =>
+      fanout(['migrate', '--database', 'pglite://memory', '--dir', 'fixtures/migrations', '-n', 'm_1,m_2,m_3', '--create-namespaces', '-q', '--metrics-file', join(dir, file), ...extra])
+    expect((await migrate('fleet.prom', ['--target', '4'])).code).toBe(0)
+    const fleet = await readFile(join(dir, 'fleet.prom'), 'utf8')
+    expect(sample(fleet, 'fanout_migrations_applied_total')).toBe(12)
+    expect(sample(fleet, 'fanout_namespaces_at_version{version="4"}')).toBe(3)
+    expect(fleet).not.toContain('namespace=')
+    expect((await migrate('each.prom', ['--metrics-per-namespace'])).code).toBe(0)
+    const each = await readFile(join(dir, 'each.prom'), 'utf8')
+    expect(sample(each, 'fanout_migrations_applied_total{namespace="m_2"}')).toBe(5)
+    expect(sample(each, 'fanout_namespace_version{namespace="m_3"}')).toBe(5)
+    expect(sample(each, 'fanout_tasks_total{command="migrate",outcome="succeeded"}')).toBe(3)
+  })
+
   it('opens no server when metrics are off', async () => {
     const listens = async (args: string[]) => {
       const run = start(['exec', '-t', 'a', '-q', '--stream', ...args, '--', 'sh', '-c', 'echo started; sleep 1'])
