@@ -1,0 +1,171 @@
+import {connect} from 'node:net'
+import type {Socket} from 'node:net'
+
+import {errorKindOf} from './recorder.js'
+import type {ErrorKind} from './recorder.js'
+import type {LoadState} from './load-state.js'
+import {ResponseParser} from './response-parser.js'
+
+const RECONNECT_DELAY_MS = 10
+
+/**
+ * One worker: one keep-alive connection sending requests back to back (up to --pipelining at once), paced by the
+ * run's schedule under --rate. Callback-driven so that a request costs no promise, timer or closure: the bytes are
+ * prebuilt, and in-flight requests sit in fixed rings.
+ */
+export class Client {
+  private socket: Socket | undefined
+  private parser: ResponseParser | undefined
+  private readonly sentAt: Float64Array
+  private readonly intendedAt: Float64Array
+  private readonly counted: Uint8Array
+  private readonly bodiless: Uint8Array
+  private head = 0
+  private count = 0
+  private connected = false
+  private waiting: NodeJS.Timeout | undefined
+  private waitingCounted = false
+  private closed = false
+
+  constructor(
+    private readonly state: LoadState,
+    private readonly done: () => void,
+  ) {
+    const size = state.plan.pipelining
+    this.sentAt = new Float64Array(size)
+    this.intendedAt = new Float64Array(size)
+    this.counted = new Uint8Array(size)
+    this.bodiless = new Uint8Array(size)
+  }
+
+  /** Requests sent and not answered yet. */
+  get inFlight(): number {
+    return this.count
+  }
+
+  /** When the oldest request in flight went out (for the timeout sweep). */
+  get oldestSentAt(): number {
+    return this.count > 0 ? this.sentAt[this.head]! : Number.POSITIVE_INFINITY
+  }
+
+  start(): void {
+    const {origin} = this.state.plan
+    const parser = new ResponseParser((status) => this.onResponse(status))
+    const socket = connect({host: origin.host, port: origin.port})
+    socket.setNoDelay(true)
+    this.socket = socket
+    this.parser = parser
+    socket.on('connect', () => {
+      this.connected = true
+      this.fill()
+    })
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        parser.execute(chunk)
+      } catch (error) {
+        this.fail('parse', (error as Error).message)
+      }
+    })
+    socket.on('error', (error) => this.fail(errorKindOf(error), error.message))
+    socket.on('end', () => {
+      parser.end()
+      if (this.count > 0) this.fail('reset', 'the server closed the connection with requests in flight')
+      else this.drop()
+    })
+  }
+
+  /** Sends while there is room in the pipeline and the run wants more. */
+  fill(): void {
+    while (this.connected && this.count < this.state.plan.pipelining && this.waiting === undefined && !this.closed) {
+      const slot = this.state.take()
+      if (slot === undefined) return this.state.idle()
+      const {intendedAt, counted} = slot
+      const now = performance.now()
+      if (intendedAt > now + 0.5) {
+        this.waitingCounted = counted
+        this.waiting = setTimeout(() => {
+          this.waiting = undefined
+          this.send(intendedAt, counted)
+          this.fill()
+        }, intendedAt - now)
+        return
+      }
+      this.send(intendedAt, counted)
+    }
+  }
+
+  private send(intendedAt: number, counted: boolean): void {
+    if (this.closed || !this.connected) return this.state.release(counted)
+    const request = this.state.nextRequest()
+    const at = (this.head + this.count) % this.sentAt.length
+    const now = performance.now()
+    this.sentAt[at] = now
+    // A timer may fire a little early (Node's loop clock is cached): never measure from a time before the send.
+    this.intendedAt[at] = intendedAt === 0 || intendedAt > now ? now : intendedAt
+    this.counted[at] = counted ? 1 : 0
+    this.bodiless[at] = request.bodiless ? 1 : 0
+    if (this.count === 0) this.parser!.bodiless = request.bodiless
+    this.count++
+    this.state.sent(counted, now - (intendedAt || now))
+    this.socket!.write(request.bytes)
+  }
+
+  private onResponse(status: number): void {
+    const at = this.head
+    this.head = (this.head + 1) % this.sentAt.length
+    this.count--
+    if (this.count > 0) this.parser!.bodiless = this.bodiless[this.head] === 1
+    this.state.response(this.counted[at] === 1, status, this.sentAt[at]!, this.intendedAt[at]!)
+    if (this.parser!.closeAfter) return // the server ends the connection: 'end' reconnects
+    this.fill()
+  }
+
+  /** The connection failed: its requests in flight are errors of `kind`; a new connection follows. */
+  fail(kind: ErrorKind, message: string): void {
+    let requests = this.count
+    let counted = 0
+    for (let i = 0; i < this.count; i++) counted += this.counted[(this.head + i) % this.counted.length]!
+    if (this.count === 0 && !this.connected && !this.closed) {
+      // Refused or failed before anything went out: the request it was for counts as sent and failed.
+      const slot = this.state.take()
+      if (slot) {
+        this.state.sent(slot.counted, 0)
+        requests++
+        counted += slot.counted ? 1 : 0
+      }
+    }
+    this.count = 0
+    this.state.error(kind, message, requests, counted)
+    this.drop(RECONNECT_DELAY_MS)
+  }
+
+  /** Drops the connection (its in-flight requests already settled) and, unless the run is over, opens another. */
+  private drop(delayMs = 0): void {
+    this.socket?.removeAllListeners()
+    this.socket?.on('error', () => {})
+    this.socket?.destroy()
+    this.socket = undefined
+    this.connected = false
+    this.count = 0
+    this.head = 0
+    if (this.closed) return
+    if (!this.state.wantsMore()) return this.close()
+    if (delayMs > 0) setTimeout(() => this.closed || this.start(), delayMs).unref()
+    else this.start()
+  }
+
+  /** Ends this worker: what is still in flight stays counted as in flight. */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    if (this.waiting) {
+      clearTimeout(this.waiting)
+      this.waiting = undefined
+      this.state.release(this.waitingCounted)
+    }
+    this.socket?.removeAllListeners()
+    this.socket?.on('error', () => {})
+    this.socket?.destroy()
+    this.done()
+  }
+}

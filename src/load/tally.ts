@@ -1,0 +1,93 @@
+import * as hdr from 'hdr-histogram-js'
+import type {Histogram} from 'hdr-histogram-js'
+
+import type {LoadState} from './load-state.js'
+import {ERROR_KINDS, newHistogram} from './recorder.js'
+import type {ErrorKind} from './recorder.js'
+
+/**
+ * A run's figures in a form that crosses threads and files: counts, and histograms in HdrHistogram's compressed
+ * base64. Tallies of threads, shards or machines merge into one (`fanout loadtest merge`).
+ */
+export interface Tally {
+  measuredMs: number
+  sent: number
+  completed: number
+  /** Sent and neither answered nor failed when the run ended. */
+  inFlight: number
+  /** --rate: sent more than 2 ms after their intended time. */
+  late: number
+  /** --rate: planned by the schedule and never sent (the workers could not keep up). */
+  missed: number
+  statuses: Record<string, number>
+  errors: Partial<Record<ErrorKind, {count: number; first?: string}>>
+  histograms: {latency: string; corrected: string}
+}
+
+/** The figures so far, for progress lines and live metrics. */
+export interface Snapshot {
+  elapsedMs: number
+  completed: number
+  errors: number
+  p99Us: number
+  statuses: Record<string, number>
+  errorsByKind: Record<ErrorKind, number>
+}
+
+export function tallyOf(state: LoadState): Tally {
+  const {recorder} = state
+  return {
+    measuredMs: state.measuredMs,
+    sent: recorder.sent,
+    completed: recorder.completed,
+    inFlight: state.inFlight,
+    late: recorder.late,
+    missed: state.missed,
+    statuses: statusCounts(recorder.statuses),
+    errors: Object.fromEntries(ERROR_KINDS.filter((kind) => recorder.errors[kind].count > 0).map((kind) => [kind, recorder.errors[kind]])),
+    histograms: {latency: hdr.encodeIntoCompressedBase64(recorder.latency), corrected: hdr.encodeIntoCompressedBase64(recorder.corrected)},
+  }
+}
+
+export function snapshotOf(state: LoadState): Snapshot {
+  const {recorder} = state
+  return {
+    elapsedMs: state.measuredMs,
+    completed: recorder.completed,
+    errors: recorder.errorCount,
+    p99Us: recorder.latency.totalCount > 0 ? recorder.latency.getValueAtPercentile(99) : 0,
+    statuses: statusCounts(recorder.statuses),
+    errorsByKind: Object.fromEntries(ERROR_KINDS.map((kind) => [kind, recorder.errors[kind].count])) as Record<ErrorKind, number>,
+  }
+}
+
+function statusCounts(statuses: Float64Array): Record<string, number> {
+  const counts: Record<string, number> = {}
+  for (let status = 0; status < statuses.length; status++) if (statuses[status]! > 0) counts[String(status)] = statuses[status]!
+  return counts
+}
+
+/** Tallies of runs side by side (threads, shards, machines): counts add up, the measured span is the longest. */
+export function mergeTallies(tallies: Tally[]): Tally {
+  const latency = newHistogram()
+  const corrected = newHistogram()
+  const merged: Tally = {measuredMs: 0, sent: 0, completed: 0, inFlight: 0, late: 0, missed: 0, statuses: {}, errors: {}, histograms: {latency: '', corrected: ''}}
+  for (const tally of tallies) {
+    merged.measuredMs = Math.max(merged.measuredMs, tally.measuredMs)
+    for (const key of ['sent', 'completed', 'inFlight', 'late', 'missed'] as const) merged[key] += tally[key]
+    for (const [status, count] of Object.entries(tally.statuses)) merged.statuses[status] = (merged.statuses[status] ?? 0) + count
+    for (const [kind, entry] of Object.entries(tally.errors) as [ErrorKind, {count: number; first?: string}][]) {
+      const into = (merged.errors[kind] ??= {count: 0})
+      into.count += entry.count
+      into.first ??= entry.first
+    }
+    latency.add(decode(tally.histograms.latency))
+    corrected.add(decode(tally.histograms.corrected))
+  }
+  merged.histograms = {latency: hdr.encodeIntoCompressedBase64(latency), corrected: hdr.encodeIntoCompressedBase64(corrected)}
+  return merged
+}
+
+export function decode(encoded: string): Histogram {
+  return hdr.decodeFromCompressedBase64(encoded, 32)
+}

@@ -1,0 +1,15 @@
+import {parentPort, workerData} from 'node:worker_threads'
+
+import type {LoadPlan} from './load-state.js'
+import {runLoad} from './run-load.js'
+import type {ThreadMessage} from './threads.js'
+
+// A load thread: runs its share of the plan and reports ticks and its tally to the main thread.
+const plan = workerData as LoadPlan
+for (const request of plan.requests) request.bytes = Buffer.from(request.bytes) // cloned as a Uint8Array
+const stop = new AbortController()
+parentPort!.on('message', (message) => message === 'stop' && stop.abort())
+const post = (message: ThreadMessage) => parentPort!.postMessage(message)
+const tally = await runLoad(plan, {signal: stop.signal, onTick: (snapshot) => post({type: 'tick', snapshot})})
+post({type: 'done', tally})
+parentPort!.close()
