@@ -2,7 +2,7 @@ import {spawn} from 'node:child_process'
 import {readFile} from 'node:fs/promises'
 import {fileURLToPath} from 'node:url'
 
-const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
+export const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
 
 export interface ProcessRun {
   code: number | null
@@ -14,8 +14,16 @@ export interface ProcessRun {
 
 /** Runs the built CLI as a user would and measures its wall time and peak RSS. */
 export function runFanout(args: string[]): Promise<ProcessRun> {
+  return runProcess(process.execPath, [BIN, ...args])
+}
+
+/**
+ * Runs any command and measures its wall time and peak RSS; `taskset -c 1 node …` works too (taskset becomes the
+ * command it runs, under the same pid).
+ */
+export function runProcess(command: string, args: string[]): Promise<ProcessRun> {
   const started = performance.now()
-  const child = spawn(process.execPath, [BIN, ...args], {stdio: ['ignore', 'pipe', 'inherit']})
+  const child = spawn(command, args, {stdio: ['ignore', 'pipe', 'inherit']})
   let stdout = ''
   let peakKb = 0
   child.stdout.on('data', (chunk) => (stdout += chunk))

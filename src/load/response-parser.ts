@@ -59,13 +59,10 @@ export class ResponseParser {
           at = end + 4
           break
         }
-        case State.fixedBody: {
-          const take = Math.min(this.remaining, data.length - at)
-          at += take
-          this.remaining -= take
+        case State.fixedBody:
+          at = this.skip(data, at)
           if (this.remaining === 0) this.complete()
           break
-        }
         case State.chunkSize:
         case State.trailer: {
           const lf = data.indexOf(LF, at)
@@ -88,23 +85,17 @@ export class ResponseParser {
           }
           break
         }
-        case State.chunkData: {
-          const take = Math.min(this.remaining, data.length - at)
-          at += take
-          this.remaining -= take
+        case State.chunkData:
+          at = this.skip(data, at)
           if (this.remaining === 0) {
-            this.remaining = 2
+            this.remaining = 2 // the CRLF after the chunk
             this.state = State.chunkDataEnd
           }
           break
-        }
-        case State.chunkDataEnd: {
-          const take = Math.min(this.remaining, data.length - at)
-          at += take
-          this.remaining -= take
+        case State.chunkDataEnd:
+          at = this.skip(data, at)
           if (this.remaining === 0) this.state = State.chunkSize
           break
-        }
         case State.untilClose:
           return
       }
@@ -119,6 +110,13 @@ export class ResponseParser {
   /** Whether a response has begun but not ended. */
   get partial(): boolean {
     return this.state !== State.head || this.pending !== undefined
+  }
+
+  /** Passes over up to `remaining` body bytes without keeping them; returns where reading goes on. */
+  private skip(data: Buffer, at: number): number {
+    const take = Math.min(this.remaining, data.length - at)
+    this.remaining -= take
+    return at + take
   }
 
   private head(text: string): void {
