@@ -80,7 +80,7 @@ export class Client {
       const slot = this.state.take()
       if (slot === undefined) return this.state.idle()
       const {intendedAt, counted} = slot
-      const now = performance.now()
+      const now = intendedAt === 0 ? 0 : performance.now()
       if (intendedAt > now + 0.5) {
         this.waitingCounted = counted
         this.waiting = setTimeout(() => {

@@ -107,7 +107,7 @@ export class LoadState {
     if (counted) {
       this.inFlight--
       const now = performance.now()
-      this.recorder.response(status, Math.round((now - sentAt) * 1000), Math.round((now - intendedAt) * 1000))
+      this.recorder.response(status, Math.round((now - sentAt) * 1000), this.interval > 0 ? Math.round((now - intendedAt) * 1000) : -1)
     }
     this.idle()
   }

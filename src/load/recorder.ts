@@ -28,11 +28,12 @@ export class Recorder {
     other: {count: 0},
   }
 
+  /** `correctedUs` is -1 without --rate: there is no schedule to be late for, and one histogram says it all. */
   response(status: number, latencyUs: number, correctedUs: number): void {
     this.completed++
     this.statuses[status < 600 ? status : 0]!++
     this.latency.recordValue(latencyUs < 1 ? 1 : latencyUs)
-    this.corrected.recordValue(correctedUs < 1 ? 1 : correctedUs)
+    if (correctedUs >= 0) this.corrected.recordValue(correctedUs < 1 ? 1 : correctedUs)
   }
 
   error(kind: ErrorKind, message: string, count = 1): void {

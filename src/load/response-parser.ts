@@ -16,6 +16,35 @@ const enum State {
 const LF = 0x0a // lines are found by their LF; the CR before it is trimmed
 const HEAD_END = Buffer.from('\r\n\r\n')
 const MAX_HEAD = 64 * 1024
+const HTTP_1 = Buffer.from('HTTP/1.')
+const spellings = (name: string) => [Buffer.from(`\r\n${name}`), Buffer.from(`\r\n${name.toLowerCase()}`)]
+const CONTENT_LENGTH = spellings('Content-Length:')
+const TRANSFER_ENCODING = spellings('Transfer-Encoding:')
+const CONNECTION_CLOSE = spellings('Connection: close')
+
+/** `HTTP/1.1 200 …` -> 200, read from the bytes; 0 when it is not an HTTP/1.x status line. */
+function statusOf(data: Buffer, at: number): number {
+  if (data.length < at + 12 || data.compare(HTTP_1, 0, 7, at, at + 7) !== 0 || data[at + 8] !== 0x20) return 0
+  const [a, b, c] = [data[at + 9]! - 48, data[at + 10]! - 48, data[at + 11]! - 48]
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 && c >= 0 && c <= 9 ? a * 100 + b * 10 + c : 0
+}
+
+/** Where one of the header's spellings ends within `data[start, end)`, or -1. */
+function findIn(data: Buffer, start: number, end: number, names: Buffer[]): number {
+  for (const name of names) {
+    const at = data.indexOf(name, start)
+    if (at !== -1 && at < end) return at + name.length
+  }
+  return -1
+}
+
+/** The decimal number after optional blanks at `at`. */
+function digitsAt(data: Buffer, at: number): number {
+  while (data[at] === 0x20 || data[at] === 0x09) at++
+  let value = 0
+  for (let byte = data[at]!; byte >= 0x30 && byte <= 0x39; byte = data[++at]!) value = value * 10 + byte - 0x30
+  return value
+}
 
 /**
  * A small incremental HTTP/1.1 response parser for keep-alive load: it reads the status and the framing headers
@@ -55,7 +84,7 @@ export class ResponseParser {
             this.pending = data.subarray(at)
             return
           }
-          this.head(data.toString('latin1', at, end))
+          this.head(data, at, end)
           at = end + 4
           break
         }
@@ -119,10 +148,28 @@ export class ResponseParser {
     return at + take
   }
 
-  private head(text: string): void {
-    const match = /^HTTP\/1\.[01] (\d{3})/.exec(text)
-    if (!match) throw new ParseError(`not an HTTP/1.x status line: "${text.slice(0, 40).split('\r')[0]}"`)
-    this.status = Number(match[1])
+  /**
+   * Reads the head in `data[start, end)`. The usual spellings of the framing headers are found in the bytes; any
+   * other spelling, or Transfer-Encoding, takes the general path through a string.
+   */
+  private head(data: Buffer, start: number, end: number): void {
+    const status = statusOf(data, start)
+    if (status === 0) throw new ParseError(`not an HTTP/1.x status line: "${data.toString('latin1', start, Math.min(end, start + 40)).split('\r')[0]}"`)
+    const length = findIn(data, start, end, CONTENT_LENGTH)
+    if (length !== -1 && findIn(data, start, end, TRANSFER_ENCODING) === -1 && status >= 200) {
+      this.status = status
+      this.closeAfter = findIn(data, start, end, CONNECTION_CLOSE) !== -1
+      if (this.bodiless || status === 204 || status === 304) return this.complete()
+      this.remaining = digitsAt(data, length)
+      if (this.remaining === 0) return this.complete()
+      this.state = State.fixedBody
+      return
+    }
+    this.parseHead(data.toString('latin1', start, end))
+  }
+
+  private parseHead(text: string): void {
+    this.status = Number(text.slice(9, 12))
     this.closeAfter = /\r\nconnection:[ \t]*close/i.test(text)
     if (this.status < 200) return // 1xx: an interim response; the final one follows
     if (this.bodiless || this.status === 204 || this.status === 304) return this.complete()
