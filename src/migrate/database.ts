@@ -1,4 +1,4 @@
-import {mkdir} from 'node:fs/promises'
+import {mkdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {resolve} from 'node:path'
 import {setImmediate} from 'node:timers/promises'
 
@@ -73,13 +73,15 @@ async function openPglite(location: string): Promise<Database> {
   const memory = location === 'memory'
   const dir = memory ? undefined : resolve(location)
   if (dir) await mkdir(dir, {recursive: true})
+  const unlock = dir ? await lockDirectory(dir) : async () => {}
   // Loaded only when used: PGlite is a large WebAssembly module, and a run on a PostgreSQL server never needs it.
   const {PGlite} = await import('@electric-sql/pglite')
   const db = new PGlite(dir)
   try {
     await db.waitReady
   } catch (error) {
-    throw new UsageError(`--database: cannot open PGlite in ${dir} (${(error as Error).message}); is another fanout using it?`)
+    await unlock()
+    throw new UsageError(`--database: cannot open PGlite in ${dir} (${(error as Error)?.message ?? error}); check the directory`)
   }
   let turn: Promise<unknown> = Promise.resolve()
   // PGlite runs each query synchronously and settles it as a microtask: without a turn of the event loop between
@@ -103,7 +105,44 @@ async function openPglite(location: string): Promise<Database> {
       })
       return run
     },
-    close: () => db.close(),
+    async close() {
+      try {
+        await db.close()
+      } finally {
+        await unlock()
+      }
+    },
+  }
+}
+
+/**
+ * PGlite is one process's database: it reads the directory at open and writes it back, so a second process on the
+ * same directory would overwrite the first's work. A lock file next to it (holding the owner's pid, so that one left
+ * by a killed run is taken over) keeps a second run out with a clear line.
+ */
+async function lockDirectory(dir: string): Promise<() => Promise<void>> {
+  const lock = `${dir}.lock`
+  for (;;) {
+    try {
+      await writeFile(lock, String(process.pid), {flag: 'wx'})
+      return () => rm(lock, {force: true})
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    }
+    const owner = Number(await readFile(lock, 'utf8').catch(() => ''))
+    if (owner > 0 && owner !== process.pid && isRunning(owner)) {
+      throw new UsageError(`--database: PGlite in ${dir} is in use by another fanout (pid ${owner}); wait for it to end, or use a PostgreSQL server for runs at once`)
+    }
+    await rm(lock, {force: true}) // left by a run that was killed
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 
