@@ -44,11 +44,22 @@ export function renderStatus(report: Report<NamespaceStatus>, options: {all: boo
   return join(...lines, summaryLine(report), hidden(report, shown))
 }
 
+/** Each kind of drift once, with the namespaces it is found in: a fleet edited one file, not a thousand. */
 export function renderValidate(report: Report<NamespaceStatus>): string {
-  const drifting = report.results.filter((result) => result.status !== 'succeeded' || (result.drift?.length ?? 0) > 0)
-  const lines = drifting.slice(0, LIST_LIMIT).flatMap((result) => (result.error ? [`${result.target}: ${result.error}`] : result.drift!.map((line) => `${result.target}: ${line}`)))
-  const verdict = drifting.length === 0 ? 'no drift' : `${drifting.length} with drift or unreadable`
-  return join(...lines, `validate: ${report.results.length} namespaces, ${verdict}`, drifting.length > LIST_LIMIT ? `… and ${drifting.length - LIST_LIMIT} more (--json lists all)` : '')
+  const groups = new Map<string, string[]>()
+  let bad = 0
+  for (const result of report.results) {
+    const found = result.error
+      ? [result.error]
+      : [...(result.drift ?? []), ...(result.failedScript ? [`${result.failedScript} failed earlier and blocks migrate (fanout migrate repair)`] : [])]
+    if (found.length > 0) bad++
+    for (const line of found) groups.set(line, [...(groups.get(line) ?? []), result.target])
+  }
+  const lines = [...groups].map(([line, targets]) => {
+    const shown = targets.slice(0, 10).join(', ')
+    return `${line}: ${targets.length} namespace${targets.length === 1 ? '' : 's'} (${shown}${targets.length > 10 ? ', …' : ''})`
+  })
+  return join(...lines, `validate: ${report.results.length} namespaces, ${bad === 0 ? 'no drift' : `${bad} with drift or unreadable (--json lists each)`}`)
 }
 
 export function renderRepair(report: Report<Repaired>): string {
