@@ -50,6 +50,7 @@ export default class Migrate extends NamespacesCommand {
     waves: waves({summary: 'Canary waves: e.g. 1,10 migrates 1 namespace, then 10, then the rest, stopping between waves on failure.'}),
     'dry-run': Flags.boolean({summary: 'Show what would be applied to each namespace; change nothing.'}),
     'create-namespaces': Flags.boolean({summary: 'Create schemas that do not exist (else they fail).'}),
+    'out-of-order': Flags.boolean({summary: 'Apply pending migrations older than a namespace\'s version (else that namespace fails).'}),
     transaction: Flags.string({
       options: ['migration', 'namespace'],
       default: 'migration',
@@ -75,6 +76,7 @@ export default class Migrate extends NamespacesCommand {
       target,
       create: flags['create-namespaces'],
       dryRun: flags['dry-run'],
+      outOfOrder: flags['out-of-order'],
       transaction,
       statementTimeoutMs: flags.timeout,
       onApplied: (namespace: string) => {

@@ -19,6 +19,8 @@ export interface MigrateOptions {
   dryRun: boolean
   /** `migration`: each migration commits on its own. `namespace`: all of a namespace's pending ones in one transaction. */
   transaction: 'migration' | 'namespace'
+  /** Apply pending migrations older than the highest applied one; else such a namespace fails, as with Flyway. */
+  outOfOrder: boolean
   /** statement_timeout for each migration (0: the server's). */
   statementTimeoutMs: number
   /** Checked between migrations only: a migration once started always finishes, DDL is never killed midway. */
@@ -41,7 +43,7 @@ export function migrateNamespace(db: Database, namespace: string, options: Migra
 async function dryRun(connection: Connection, namespace: string, options: MigrateOptions): Promise<Migrated> {
   const state = await readState(connection, namespace)
   if (!state.exists && !options.create) throw missing(namespace)
-  const plan = checkedPlan(namespace, planFor(options.migrations, state.history, options.target))
+  const plan = checkedPlan(namespace, planFor(options.migrations, state.history, options.target), options.outOfOrder)
   return {version: plan.version, applied: [], pending: plan.pending.map((migration) => migration.version)}
 }
 
@@ -51,7 +53,7 @@ async function migrateLocked(connection: Connection, namespace: string, options:
   if (!state.hasHistory) {
     await connection.exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(namespace)};\n${createHistorySql(namespace)}`)
   }
-  const plan = checkedPlan(namespace, planFor(options.migrations, state.history, options.target))
+  const plan = checkedPlan(namespace, planFor(options.migrations, state.history, options.target), options.outOfOrder)
   const progress: Migrated = {version: plan.version, applied: [], pending: []}
   if (plan.pending.length === 0) return progress
   if (options.transaction === 'namespace') {
@@ -69,7 +71,7 @@ async function migrateLocked(connection: Connection, namespace: string, options:
   return progress
 }
 
-function checkedPlan(namespace: string, plan: Plan): Plan {
+function checkedPlan(namespace: string, plan: Plan, outOfOrder: boolean): Plan {
   const progress = {version: plan.version, applied: []}
   if (plan.failed) {
     throw new NamespaceFailure(
@@ -80,6 +82,10 @@ function checkedPlan(namespace: string, plan: Plan): Plan {
   if (plan.drift.length > 0) {
     const more = plan.drift.length > 1 ? ` (and ${plan.drift.length - 1} more)` : ''
     throw new NamespaceFailure(`${plan.drift[0]}${more}; restore the file, or accept it with fanout migrate repair`, progress)
+  }
+  const [older] = plan.outOfOrder
+  if (older && !outOfOrder) {
+    throw new NamespaceFailure(`${older.script} is older than the applied version ${plan.version} (a file added below it); --out-of-order applies it anyway`, progress)
   }
   return plan
 }

@@ -12,6 +12,8 @@ export interface Plan {
   failed: Applied | undefined
   /** Applied migrations whose file changed or is gone: one line each. */
   drift: string[]
+  /** Pending migrations older than the highest applied one (a file added below it). */
+  outOfOrder: Migration[]
 }
 
 export function planFor(migrations: Migration[], history: Applied[], target?: number[]): Plan {
@@ -35,5 +37,7 @@ export function planFor(migrations: Migration[], history: Applied[], target?: nu
   const pending = migrations.filter(
     (migration) => !applied.has(migration.segments.join('.')) && (target === undefined || compareVersions(migration.segments, target) <= 0),
   )
-  return {version, pending, failed, drift}
+  const latest = history.findLast((row) => row.success)
+  const outOfOrder = latest ? pending.filter((migration) => compareVersions(migration.segments, latest.segments) < 0) : []
+  return {version, pending, failed, drift, outOfOrder}
 }

@@ -164,6 +164,16 @@ export function migrateSuite(open: () => Promise<Backend>): void {
       expect((await run(['validate', ...args])).code).toBe(0)
       expect((await migrate(args)).code).toBe(0)
       expect(await versions(namespaces, migrations)).toEqual({e_001: '6', e_002: '6', e_003: '6'})
+
+      // A file added below the applied version is refused, as with Flyway, unless --out-of-order.
+      await writeFile(join(migrations, 'V2.5__late.sql'), 'CREATE TABLE late (id int);\n')
+      const refused = await migrate(args)
+      expect(refused.code).toBe(1)
+      expect(refused.report.results[0]!.error).toMatch(/V2\.5__late\.sql is older than the applied version 6.*--out-of-order/)
+      const allowed = await migrate([...args, '--out-of-order'])
+      expect(allowed.code).toBe(0)
+      expect(allowed.report.results.map((line) => line.applied)).toEqual([['2.5'], ['2.5'], ['2.5']])
+      expect(await versions(namespaces, migrations)).toEqual({e_001: '6', e_002: '6', e_003: '6'})
     } finally {
       await rm(migrations, {recursive: true, force: true})
     }
