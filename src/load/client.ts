@@ -38,11 +38,6 @@ export class Client {
     this.bodiless = new Uint8Array(size)
   }
 
-  /** Requests sent and not answered yet. */
-  get inFlight(): number {
-    return this.count
-  }
-
   /** When the oldest request in flight went out (for the timeout sweep). */
   get oldestSentAt(): number {
     return this.count > 0 ? this.sentAt[this.head]! : Number.POSITIVE_INFINITY

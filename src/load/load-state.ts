@@ -49,7 +49,7 @@ export class LoadState {
   /** Resolves when nothing is outstanding and nothing more will be sent. */
   readonly finished = new Promise<void>((resolve) => (this.finish = resolve))
   /** Resolves when sending stops: the deadline, Ctrl-C, or the budget spent. */
-  readonly stopping$ = new Promise<void>((resolve) => (this.stopped = resolve))
+  readonly sendingStopped = new Promise<void>((resolve) => (this.stopped = resolve))
 
   constructor(readonly plan: LoadPlan) {
     this.measureFrom = this.startedAt + plan.warmupMs

@@ -136,11 +136,6 @@ export class ResponseParser {
     if (this.state === State.untilClose) this.complete()
   }
 
-  /** Whether a response has begun but not ended. */
-  get partial(): boolean {
-    return this.state !== State.head || this.pending !== undefined
-  }
-
   /** Passes over up to `remaining` body bytes without keeping them; returns where reading goes on. */
   private skip(data: Buffer, at: number): number {
     const take = Math.min(this.remaining, data.length - at)

@@ -36,7 +36,7 @@ export async function runLoad(plan: LoadPlan, options: LoadOptions = {}): Promis
     clients.push(client)
     client.start()
   }))
-  await state.stopping$
+  await state.sendingStopped
   // Requests still out (deadline, Ctrl-C, the last of a budget): they get a moment; what remains stays "in flight".
   const drain = plan.requestCount !== undefined && !options.signal?.aborted ? plan.timeoutMs : Math.min(DRAIN_MS, plan.timeoutMs)
   const grace = new AbortController()

@@ -24,7 +24,7 @@ export interface Database {
   close(): Promise<void>
 }
 
-export const DEFAULT_PGLITE_DIR = '.fanout/pglite'
+const DEFAULT_PGLITE_DIR = '.fanout/pglite'
 
 /**
  * `postgres://…` (a pg pool of `connections`), `pglite://PATH`, `pglite://memory`, or nothing: PGlite persisted in

@@ -49,7 +49,7 @@ export async function readState(connection: Connection, namespace: string): Prom
   return {exists: true, hasHistory: true, history: await readHistory(connection, namespace)}
 }
 
-export async function readHistory(connection: Connection, namespace: string): Promise<Applied[]> {
+async function readHistory(connection: Connection, namespace: string): Promise<Applied[]> {
   const rows = await connection.query<Omit<Applied, 'segments'>>(
     `SELECT version, script, checksum, success FROM ${historyTable(namespace)} ORDER BY installed_rank`,
   )
