@@ -1,6 +1,6 @@
-import {readFile} from 'node:fs/promises'
-
 import {UsageError} from '../cli/errors.js'
+import {readLineFile} from '../cli/line-file.js'
+import type {Line} from '../cli/line-file.js'
 import type {Condition} from './conditions.js'
 import {parseCondition} from './conditions.js'
 import {probeFor} from './probes/index.js'
@@ -46,7 +46,7 @@ const HTTP_DEFAULT = [parseCondition('[STATUS] < 400', 'default condition')]
 const CONNECTED_DEFAULT = [parseCondition('[CONNECTED] == true', 'default condition')]
 
 /** Checks for plain URLs (arguments, or a file of one URL a line), sharing the flags' settings and conditions. */
-export function checksFromUrls(urls: {text: string; where: string}[], defaults: CheckDefaults, conditions: string[]): Check[] {
+export function checksFromUrls(urls: Line[], defaults: CheckDefaults, conditions: string[]): Check[] {
   const given = conditions.map((condition) => parseCondition(condition, '--condition'))
   return urls.map(({text, where}) => {
     const url = parseUrl(text, where)
@@ -63,17 +63,8 @@ export function checksFromUrls(urls: {text: string; where: string}[], defaults: 
 }
 
 /** One URL a line; blank lines and `#` comments skipped. */
-export async function readUrlFile(path: string): Promise<{text: string; where: string}[]> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (error) {
-    throw new UsageError(`--file: cannot read "${path}" (${(error as NodeJS.ErrnoException).code ?? error}); give a file with one URL a line`)
-  }
-  return text.split(/\r?\n/).flatMap((line, index) => {
-    const url = line.trim()
-    return url === '' || url.startsWith('#') ? [] : [{text: url, where: `${path}:${index + 1}`}]
-  })
+export function readUrlFile(path: string): Promise<Line[]> {
+  return readLineFile(path, '--file', 'one URL a line')
 }
 
 /** A check's URL, refused before anything runs when it is malformed, of an unknown scheme or missing a port. */

@@ -1,6 +1,6 @@
-import {readFile} from 'node:fs/promises'
-
 import {UsageError} from '../cli/errors.js'
+import {readLineFile} from '../cli/line-file.js'
+import type {Line} from '../cli/line-file.js'
 
 /** One request, prebuilt once: every send writes the same bytes. */
 export interface Request {
@@ -23,7 +23,7 @@ export interface RequestOptions {
 }
 
 /** The requests to send round-robin, and the one origin (host:port) the workers' connections go to. */
-export function buildRequests(lines: {text: string; where: string}[], options: RequestOptions): {origin: Origin; requests: Request[]} {
+export function buildRequests(lines: Line[], options: RequestOptions): {origin: Origin; requests: Request[]} {
   let origin: Origin | undefined
   const requests = lines.map(({text, where}) => {
     const [first = '', second] = text.trim().split(/\s+/)
@@ -65,15 +65,6 @@ export function checkHeaders(headers: string[]): string[] {
 }
 
 /** `--targets FILE`: one URL (or `METHOD URL`) a line; blank lines and `#` comments skipped. */
-export async function readTargets(file: string): Promise<{text: string; where: string}[]> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (error) {
-    throw new UsageError(`--targets: cannot read "${file}" (${(error as NodeJS.ErrnoException).code ?? error}); check the path`)
-  }
-  return text
-    .split(/\r?\n/)
-    .map((line, index) => ({text: line.trim(), where: `${file}:${index + 1}`}))
-    .filter((line) => line.text !== '' && !line.text.startsWith('#'))
+export function readTargets(file: string): Promise<Line[]> {
+  return readLineFile(file, '--targets', 'one URL (or "METHOD URL") a line')
 }

@@ -1,6 +1,5 @@
-import {readFile} from 'node:fs/promises'
-
 import {UsageError} from '../cli/errors.js'
+import {readLineFile} from '../cli/line-file.js'
 import type {Database} from './database.js'
 import {HISTORY_TABLE} from './history.js'
 
@@ -26,7 +25,7 @@ export async function selectNamespaces(db: Database, selection: Selection, fallb
   const given = Object.values(selection).some((value) => value !== undefined)
   const found: string[] = []
   if (selection.names !== undefined) found.push(...selection.names.split(','))
-  if (selection.file !== undefined) found.push(...(await readLines(selection.file)))
+  if (selection.file !== undefined) found.push(...(await readLineFile(selection.file, '--namespaces-file', 'one namespace a line')).map((line) => line.text))
   if (selection.pattern !== undefined) {
     found.push(...(await firstColumn(db, '--namespace-pattern', `SELECT nspname FROM pg_namespace WHERE nspname LIKE $1 AND ${SYSTEM} ORDER BY nspname`, [selection.pattern])))
   }
@@ -48,16 +47,6 @@ export async function selectNamespaces(db: Database, selection: Selection, fallb
     )
   }
   return namespaces
-}
-
-async function readLines(file: string): Promise<string[]> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (error) {
-    throw new UsageError(`--namespaces-file: cannot read "${file}" (${(error as NodeJS.ErrnoException).code ?? error}); check the path`)
-  }
-  return text.split(/\r?\n/).filter((line) => !line.trim().startsWith('#'))
 }
 
 async function firstColumn(db: Database, flag: string, sql: string, params?: unknown[]): Promise<string[]> {
