@@ -1,10 +1,10 @@
 import {setMaxListeners} from 'node:events'
-// Imported rather than read from globalThis, where Node defines `performance` behind a getter.
 import {performance} from 'node:perf_hooks'
 
 import PQueue from 'p-queue'
 
 import {abortableSleep, backoffDelay} from './backoff.js'
+import {now} from './clock.js'
 import {TimeoutError, WaveHaltedError, toError} from './errors.js'
 import {Ledger, Status} from './ledger.js'
 import type {ForkJoinOptions, Outcome, Report, Summary, Task, TaskContext} from './types.js'
@@ -51,7 +51,7 @@ class Context implements TaskContext {
  */
 interface Lane {
   readonly position: number
-  /** performance.now() after which the current attempt has timed out; 0 while nothing is timed. */
+  /** The clock reading after which the current attempt has timed out; 0 while nothing is timed. */
   deadline: number
   orphaned: boolean
   /** The timed attempt in flight: what the replacement needs to retry or settle the item. */
@@ -235,52 +235,66 @@ class Run<T, R> {
   }
 
   private async worker(lane: Lane, resume: Resume<T> | undefined): Promise<void> {
-    const {array} = this
-    const {onStart} = this.options
     if (resume && !(await this.retry(lane, resume.item, resume.index, resume.attempt, resume.error, resume.started))) return
-    // The clock is read once per task: a task starts when the one before it in this lane settled.
-    let started = performance.now()
+    // The clock is read once per task: a task starts when the one before it in this lane settled. Every value live
+    // across an await is saved and restored at each one, so the item and the rest stay on the lane.
+    let started = now()
     for (;;) {
-      if (this.stopped || this.next >= this.end) return
-      let item: T
       let index: number
-      if (array) {
-        index = this.next
-        if (index >= array.length) return
-        this.next = index + 1
-        item = array[index]!
+      if (this.array) {
+        index = this.take(lane)
       } else {
-        const pulled = this.sync ? this.pullSync() : await this.pull()
-        if (pulled.done) return
-        index = this.next++
-        item = pulled.value
-        if (this.stopped) {
-          this.settle(index, Status.cancelled, undefined, 0, 0, item)
-          return
-        }
-        started = performance.now()
+        index = this.closed() ? -1 : this.accept(lane, this.sync ? this.pullSync() : await this.pull())
+        started = now()
       }
-      onStart?.(index, item)
-      const ctx = new Context(this, index, 1)
+      if (index < 0) return
       try {
         if (this.queue) started = await this.gate()
-        const value = await this.attempt(lane, item, ctx, started, started)
+        const value = await this.attempt(lane, lane.item as T, index, 1, started, started)
         if (lane.orphaned) return
-        lane.deadline = 0
-        const settled = performance.now()
-        this.settle(index, Status.fulfilled, value, 1, settled - started, item)
-        started = settled
+        started = this.fulfil(lane, index, value, started)
       } catch (thrown) {
         if (lane.orphaned) return
         lane.deadline = 0
-        if (!(await this.retry(lane, item, index, 1, thrown, started))) return
-        started = performance.now()
+        if (!(await this.retry(lane, lane.item as T, index, 1, thrown, started))) return
+        started = now()
       }
     }
   }
 
+  /** Whether the wave, or the run, takes no more items. */
+  private closed(): boolean {
+    return this.stopped || this.next >= this.end
+  }
+
+  /** Hands the lane the next item of the array: returns its index, or -1 when there is none for this wave. */
+  private take(lane: Lane): number {
+    const index = this.next
+    if (this.closed() || index >= this.array!.length) return -1
+    this.next = index + 1
+    return this.begin(lane, index, this.array![index]!)
+  }
+
+  /** Hands the lane an item pulled from a stream: returns its index, or -1 when the stream or the run has ended. */
+  private accept(lane: Lane, pulled: IteratorResult<T>): number {
+    if (pulled.done) return -1
+    const index = this.next++
+    if (this.stopped) {
+      this.settle(index, Status.cancelled, undefined, 0, 0, pulled.value)
+      return -1
+    }
+    return this.begin(lane, index, pulled.value)
+  }
+
+  private begin(lane: Lane, index: number, item: T): number {
+    lane.item = item
+    this.options.onStart?.(index, item)
+    return index
+  }
+
   /** Starts one attempt; with a timeout, arms the lane so the sweep can end it. */
-  private attempt(lane: Lane, item: T, ctx: Context, attemptStarted: number, itemStarted: number): R | PromiseLike<R> {
+  private attempt(lane: Lane, item: T, index: number, attempt: number, attemptStarted: number, itemStarted: number): R | PromiseLike<R> {
+    const ctx = new Context(this, index, attempt)
     if (this.timed) {
       const timeoutMs = this.timeoutFor(item)
       lane.context = ctx
@@ -293,10 +307,18 @@ class Run<T, R> {
     return this.task(item, ctx)
   }
 
+  /** Records a first attempt that succeeded; returns when it settled, which is when the lane's next task starts. */
+  private fulfil(lane: Lane, index: number, value: R, started: number): number {
+    lane.deadline = 0
+    const settled = now()
+    this.settle(index, Status.fulfilled, value, 1, settled - started, lane.item as T)
+    return settled
+  }
+
   /** Waits for the rate limit to allow one more start; returns when that was. */
   private async gate(): Promise<number> {
     await this.queue!.add(noop, {signal: this.signal})
-    return performance.now()
+    return now()
   }
 
   /**
@@ -305,7 +327,7 @@ class Run<T, R> {
    */
   private async retry(lane: Lane, item: T, index: number, attempt: number, thrown: unknown, started: number): Promise<boolean> {
     const settle = (status: Status, payload: unknown) => {
-      this.settle(index, status, payload, attempt, performance.now() - started, item)
+      this.settle(index, status, payload, attempt, now() - started, item)
       return true
     }
     for (;;) {
@@ -320,10 +342,9 @@ class Run<T, R> {
         return settle(Status.cancelled, error)
       }
       attempt++
-      const ctx = new Context(this, index, attempt)
       try {
-        const attemptStarted = this.queue ? await this.gate() : performance.now()
-        const value = await this.attempt(lane, item, ctx, attemptStarted, started)
+        const attemptStarted = this.queue ? await this.gate() : now()
+        const value = await this.attempt(lane, item, index, attempt, attemptStarted, started)
         if (lane.orphaned) return false
         lane.deadline = 0
         return settle(Status.fulfilled, value)
@@ -337,17 +358,17 @@ class Run<T, R> {
 
   /** Ends overdue attempts: first aborts their signal, then (after any grace) hands their item to a fresh lane. */
   private sweep(): void {
-    const now = performance.now()
+    const sweptAt = performance.now()
     const grace = this.options.abortGraceMs ?? 0
     for (const lane of this.lanes) {
-      if (lane.deadline === 0 || now < lane.deadline) continue
+      if (lane.deadline === 0 || sweptAt < lane.deadline) continue
       const ctx = lane.context!
       if (!lane.expiring) {
         lane.expiring = true
         ctx.expired = new TimeoutError(lane.timeoutMs)
         ctx.controller?.abort(ctx.expired)
         if (grace > 0) {
-          lane.deadline = now + grace
+          lane.deadline = sweptAt + grace
           continue
         }
       }

@@ -69,6 +69,22 @@ describe('forkJoin: order and bounds', () => {
     expect(performance.now() - started).toBeLessThan(50)
   })
 
+  it('times each task start to settle: waits among thousands of no-op tasks, and synchronous work', async () => {
+    const slow = new Set([7, 2500, 9990])
+    const mixed = await forkJoin(range(10_000), async (i) => {
+      if (slow.has(i)) await sleep(20)
+    }, {workers: 64})
+    mixed.outcomes.forEach((outcome, i) => {
+      if (slow.has(i)) expect(outcome.durationMs).toBeGreaterThanOrEqual(19)
+      else expect(outcome.durationMs).toBeLessThan(19)
+    })
+    const busy = await forkJoin(range(12), () => {
+      const until = performance.now() + 2
+      while (performance.now() < until);
+    }, {workers: 3})
+    for (const outcome of busy.outcomes) expect(outcome.durationMs).toBeGreaterThanOrEqual(2)
+  })
+
   it('rejects nonsense options with a RangeError', async () => {
     await expect(forkJoin([1], async () => 1, {workers: 0})).rejects.toThrow(RangeError)
     await expect(forkJoin([1], async () => 1, {workers: 2, retries: -1})).rejects.toThrow(/retries/)
