@@ -71,6 +71,7 @@ export default class Migrate extends NamespacesCommand {
     const metrics = await this.openMetrics(flags)
     const migrateMetrics = metrics && new MigrateMetrics(metrics.registry, flags['metrics-per-namespace'])
     let applied = 0
+    const db = this.db!
     const options = {
       migrations,
       target,
@@ -79,13 +80,13 @@ export default class Migrate extends NamespacesCommand {
       outOfOrder: flags['out-of-order'],
       transaction,
       statementTimeoutMs: flags.timeout,
+      stop: flags['dry-run'] || transaction === 'namespace' ? undefined : await db.openStopLatch(),
       onApplied: (namespace: string) => {
         applied++
         migrateMetrics?.onApplied(namespace)
       },
     }
     metrics?.engine.begin(namespaces.length)
-    const db = this.db!
     const report = await this.across(namespaces, (namespace, signal) => migrateNamespace(db, namespace, {...options, signal}), {
       workers: flags.workers,
       mode: modeOf(flags, 'fail-fast'),

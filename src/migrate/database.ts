@@ -5,6 +5,7 @@ import {setImmediate} from 'node:timers/promises'
 import pg from 'pg'
 
 import {UsageError} from '../cli/errors.js'
+import {StopLatch} from './stop-latch.js'
 
 /** One session on the database: what a namespace's migrations run on, start to end. */
 export interface Connection {
@@ -21,6 +22,11 @@ export interface Database {
    * in-process lock stands in for a pool). A connection whose work threw is not reused.
    */
   withConnection<T>(work: (connection: Connection) => Promise<T>): Promise<T>
+  /**
+   * A latch on a session of its own, so that a namespace's migrations can go to the server as one query (PostgreSQL);
+   * undefined where they go one by one (PGlite, whose one connection is in-process; or no session to spare).
+   */
+  openStopLatch(): Promise<StopLatch | undefined>
   close(): Promise<void>
 }
 
@@ -48,6 +54,7 @@ async function openPostgres(url: string, connections: number): Promise<Database>
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message
     throw new UsageError(`--database: cannot connect to ${name} (${reason}: ${(error as Error).message}); check the URL and that the server is running`)
   }
+  let latch: pg.Client | undefined
   return {
     name,
     async withConnection(work) {
@@ -65,7 +72,21 @@ async function openPostgres(url: string, connections: number): Promise<Database>
         throw error
       }
     },
-    close: () => pool.end(),
+    async openStopLatch() {
+      const client = new pg.Client({connectionString: url, connectionTimeoutMillis: 10_000})
+      client.on('error', () => {})
+      try {
+        await client.connect()
+      } catch {
+        return undefined // the migrations then go one by one, as correct and a little slower
+      }
+      latch = client
+      return new StopLatch((sql) => client.query(sql))
+    },
+    async close() {
+      await pool.end()
+      await latch?.end()
+    },
   }
 }
 
@@ -98,6 +119,7 @@ async function openPglite(location: string): Promise<Database> {
   }
   return {
     name: memory ? 'PGlite in memory' : `PGlite in ${location}`,
+    openStopLatch: async () => undefined,
     withConnection(work) {
       const run = turn.then(() => work(connection))
       turn = run.catch(async () => {

@@ -1,5 +1,5 @@
 import type {Connection} from './database.js'
-import {compareVersions, segmentsOf} from './migration-files.js'
+import {HISTORY_LIMITS, compareVersions, segmentsOf} from './migration-files.js'
 import type {Migration} from './migration-files.js'
 import {quoteIdent, quoteLiteral} from './sql.js'
 
@@ -18,14 +18,19 @@ export function historyTable(namespace: string): string {
   return `${quoteIdent(namespace)}.${HISTORY_TABLE}`
 }
 
+/**
+ * One file per namespace: bounded columns leave it no TOAST table, and it has no index — it is read whole, and the
+ * namespace's advisory lock, held by whoever writes it, keeps each version to one row.
+ */
 export function createHistorySql(namespace: string): string {
+  const {description, script, version} = HISTORY_LIMITS
   return `CREATE TABLE IF NOT EXISTS ${historyTable(namespace)} (
-  version text PRIMARY KEY,
+  version varchar(${version}) NOT NULL,
   installed_rank integer NOT NULL,
-  description text NOT NULL,
-  script text NOT NULL,
-  checksum text NOT NULL,
-  installed_by text NOT NULL DEFAULT current_user,
+  description varchar(${description}) NOT NULL,
+  script varchar(${script}) NOT NULL,
+  checksum varchar(64) NOT NULL,
+  installed_by name NOT NULL DEFAULT current_user,
   installed_on timestamptz NOT NULL DEFAULT now(),
   execution_ms integer NOT NULL,
   success boolean NOT NULL
@@ -59,12 +64,14 @@ async function readHistory(connection: Connection, namespace: string): Promise<A
 }
 
 /**
- * The INSERT that records a migration. Sent in the same simple query as a transactional migration, it reads the
- * execution time on the server, from the query's start to this statement.
+ * The INSERT that records a migration. Sent in the same query as a transactional migration, it reads the execution
+ * time on the server: from the start of its `query` (a migration sent alone) or of its `transaction` (one of several
+ * in one query, each in a transaction of its own); a number is a time measured by the caller.
  */
-export function recordSql(namespace: string, migration: Migration, success: boolean, executionMs?: number): string {
+export function recordSql(namespace: string, migration: Migration, success: boolean, since: 'query' | 'transaction' | number): string {
   const values = [migration.description, migration.script, migration.checksum].map(quoteLiteral)
-  const ms = executionMs === undefined ? '(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::integer' : Math.round(executionMs)
+  const start = since === 'query' ? 'statement_timestamp()' : 'transaction_timestamp()'
+  const ms = typeof since === 'number' ? Math.round(since) : `(extract(epoch FROM clock_timestamp() - ${start}) * 1000)::integer`
   const table = historyTable(namespace)
   return `INSERT INTO ${table} (version, installed_rank, description, script, checksum, execution_ms, success)
 VALUES (${quoteLiteral(migration.version)}, (SELECT count(*) + 1 FROM ${table}), ${values.join(', ')}, ${ms}, ${success})`

@@ -8,6 +8,7 @@ import {withNamespaceLock} from './namespace-lock.js'
 import {planFor} from './plan.js'
 import type {Plan} from './plan.js'
 import {quoteIdent} from './sql.js'
+import {StopLatch} from './stop-latch.js'
 
 export interface MigrateOptions {
   migrations: Migration[]
@@ -25,6 +26,8 @@ export interface MigrateOptions {
   statementTimeoutMs: number
   /** Checked between migrations only: a migration once started always finishes, DDL is never killed midway. */
   signal: AbortSignal
+  /** Given, consecutive transactional migrations go to the server as one query, which the latch can stop between two. */
+  stop?: StopLatch
   onApplied?: (namespace: string, migration: Migration) => void
 }
 
@@ -50,25 +53,45 @@ async function dryRun(connection: Connection, namespace: string, options: Migrat
 async function migrateLocked(connection: Connection, namespace: string, options: MigrateOptions): Promise<Migrated> {
   const state = await readState(connection, namespace)
   if (!state.exists && !options.create) throw missing(namespace)
-  if (!state.hasHistory) {
-    await connection.exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(namespace)};\n${createHistorySql(namespace)}`)
-  }
   const plan = checkedPlan(namespace, planFor(options.migrations, state.history, options.target), options.outOfOrder)
   const progress: Migrated = {version: plan.version, applied: [], pending: []}
-  if (plan.pending.length === 0) return progress
+  // A namespace new to fanout gets its schema and history table in its first migration's transaction, or alone.
+  let setup = state.hasHistory ? '' : `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(namespace)};\n${createHistorySql(namespace)};\n`
   if (options.transaction === 'namespace') {
-    await applyAll(connection, namespace, plan.pending, options, progress)
+    if (setup) await connection.exec(setup)
+    if (plan.pending.length > 0) await applyAll(connection, namespace, plan.pending, options, progress)
     return progress
   }
-  for (const migration of plan.pending) {
+  for (const batch of batchesOf(plan.pending, options.stop !== undefined)) {
     if (options.signal.aborted) throw new NamespaceStopped(progress)
-    if (migration.transactional) await applyInTransaction(connection, namespace, migration, options, progress)
-    else await applyOutsideTransaction(connection, namespace, migration, options, progress)
-    progress.version = migration.version
-    progress.applied.push(migration.version)
-    options.onApplied?.(namespace, migration)
+    if (batch[0]!.transactional) {
+      await applyBatch(connection, namespace, batch, setup, options, progress)
+    } else {
+      if (setup) await connection.exec(setup)
+      await applyOutsideTransaction(connection, namespace, batch[0]!, options, progress)
+      markApplied(namespace, batch[0]!, options, progress)
+    }
+    setup = ''
   }
+  if (setup) await connection.exec(setup)
   return progress
+}
+
+/** Runs of transactional migrations make one batch each when a stop latch can end a batch between two; else one a batch. */
+function batchesOf(pending: Migration[], batched: boolean): Migration[][] {
+  const batches: Migration[][] = []
+  for (const migration of pending) {
+    const last = batches.at(-1)
+    if (batched && last && migration.transactional && last[0]!.transactional) last.push(migration)
+    else batches.push([migration])
+  }
+  return batches
+}
+
+function markApplied(namespace: string, migration: Migration, options: MigrateOptions, progress: Progress): void {
+  progress.version = migration.version
+  progress.applied.push(migration.version)
+  options.onApplied?.(namespace, migration)
 }
 
 function checkedPlan(namespace: string, plan: Plan, outOfOrder: boolean): Plan {
@@ -94,21 +117,54 @@ function missing(namespace: string): NamespaceFailure {
   return new NamespaceFailure(`schema ${quoteIdent(namespace)} does not exist; --create-namespaces creates it`, {version: null, applied: []})
 }
 
-function transactionStart(namespace: string, options: MigrateOptions): string {
-  const timeout = options.statementTimeoutMs > 0 ? `SET LOCAL statement_timeout = ${Math.ceil(options.statementTimeoutMs)};\n` : ''
-  return `BEGIN;\nSET LOCAL search_path TO ${quoteIdent(namespace)}, public;\n${timeout}`
+function statementTimeout(options: MigrateOptions): string {
+  return options.statementTimeoutMs > 0 ? `SET LOCAL statement_timeout = ${Math.ceil(options.statementTimeoutMs)};\n` : ''
 }
 
-/** The migration, its history row and COMMIT in one round trip; on error nothing of it stays. */
-async function applyInTransaction(connection: Connection, namespace: string, migration: Migration, options: MigrateOptions, progress: Progress) {
-  const start = transactionStart(namespace, options)
-  // The newline ends a last line comment; the semicolon a last statement without one.
-  const sql = sqlFor(migration, namespace)
+function searchPath(namespace: string): string {
+  return `SET LOCAL search_path TO ${quoteIdent(namespace)}, public;\n`
+}
+
+/**
+ * Each migration in a transaction of its own that commits with its history row: on error nothing of that migration
+ * stays. A batch of several goes as one query (the server skips the rest of it after an error), so the history
+ * says afterwards which of them committed.
+ */
+async function applyBatch(connection: Connection, namespace: string, batch: Migration[], setup: string, options: MigrateOptions, progress: Progress) {
+  const sqls = batch.map((migration) => sqlFor(migration, namespace))
+  const starts: number[] = []
+  let text = ''
+  for (const [i, migration] of batch.entries()) {
+    text += `BEGIN;\n${options.stop?.checkSql ?? ''}${i === 0 ? setup : ''}${searchPath(namespace)}${statementTimeout(options)}`
+    starts.push(text.length)
+    // The newline ends a last line comment; the semicolon a last statement without one.
+    text += `${sqls[i]}\n;\n${recordSql(namespace, migration, true, 'transaction')};\nCOMMIT;\n`
+  }
+  const {signal, stop} = options
+  // A listener of this batch's own: every namespace in flight listens to the one run signal.
+  const raise = () => stop?.raise()
+  if (stop) signal.addEventListener('abort', raise)
   try {
-    await connection.exec(`${start}${sql}\n;\n${recordSql(namespace, migration, true)};\nCOMMIT;`)
+    await connection.exec(text)
   } catch (error) {
     await connection.exec('ROLLBACK').catch(() => {})
-    throw failureOf(error, migration, sql, start.length, progress)
+    const committed = batch.length === 1 ? [] : await committedVersions(connection, namespace)
+    let failed = 0
+    while (failed < batch.length && committed.includes(batch[failed]!.version)) markApplied(namespace, batch[failed++]!, options, progress)
+    if (StopLatch.stopped(error)) throw new NamespaceStopped(progress)
+    throw failureOf(error, batch[failed] ?? batch[0]!, sqls[failed] ?? '', starts[failed] ?? 0, progress)
+  } finally {
+    if (stop) signal.removeEventListener('abort', raise)
+  }
+  for (const migration of batch) markApplied(namespace, migration, options, progress)
+}
+
+/** The versions a namespace's history holds as applied; none when it cannot be read (the connection was lost…). */
+async function committedVersions(connection: Connection, namespace: string): Promise<string[]> {
+  try {
+    return (await readState(connection, namespace)).history.filter((row) => row.success).map((row) => row.version)
+  } catch {
+    return []
   }
 }
 
@@ -134,11 +190,11 @@ async function applyOutsideTransaction(connection: Connection, namespace: string
 
 /** --transaction namespace: every pending migration, or none, in one transaction. */
 async function applyAll(connection: Connection, namespace: string, pending: Migration[], options: MigrateOptions, progress: Progress) {
-  await connection.exec(transactionStart(namespace, options))
+  await connection.exec(`BEGIN;\n${searchPath(namespace)}${statementTimeout(options)}`)
   for (const migration of pending) {
     const sql = sqlFor(migration, namespace)
     try {
-      await connection.exec(`${sql}\n;\n${recordSql(namespace, migration, true)}`)
+      await connection.exec(`${sql}\n;\n${recordSql(namespace, migration, true, 'query')}`)
     } catch (error) {
       await connection.exec('ROLLBACK').catch(() => {})
       throw failureOf(error, migration, sql, 0, progress)
@@ -149,11 +205,7 @@ async function applyAll(connection: Connection, namespace: string, pending: Migr
   } catch (error) {
     throw failureOf(error, pending.at(-1)!, '', 0, progress)
   }
-  for (const migration of pending) {
-    progress.version = migration.version
-    progress.applied.push(migration.version)
-    options.onApplied?.(namespace, migration)
-  }
+  for (const migration of pending) markApplied(namespace, migration, options, progress)
 }
 
 /** `V3__add_email.sql line 4: column "x" does not exist (SQLSTATE 42703)`, with the progress made before it. */

@@ -33,3 +33,10 @@ it('a bad --target is a usage error naming the flag', () => {
   expect(parseVersion('1_2')).toEqual([1, 2])
   expect(() => parseVersion('v3')).toThrow('--target expects a version like 3 or 1.2; got "v3"')
 })
+
+it('a version or description longer than the history table keeps is a usage error naming the file', async () => {
+  await writeFile(join(dir, `V1__${'d'.repeat(160)}.sql`), 'SELECT 1;\n')
+  expect((await loadMigrations(dir))[0]!.description).toHaveLength(160)
+  await writeFile(join(dir, `V2__${'d'.repeat(161)}.sql`), 'SELECT 1;\n')
+  await expect(loadMigrations(dir)).rejects.toThrow(/V2__d+\.sql" has a description of 161 characters, over the 160 the history table keeps; shorten the file name/)
+})

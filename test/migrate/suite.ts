@@ -83,6 +83,11 @@ export function migrateSuite(open: () => Promise<Backend>): void {
       `SELECT (SELECT count(*)::int FROM a_137.fanout_schema_history WHERE success) AS history, (SELECT count(*)::int FROM a_137.accounts) AS owners`,
     )
     expect(row).toEqual({history: 5, owners: 1})
+    // The history table is one file: bounded columns leave it no TOAST table, and it has no index.
+    const [history] = await backend.query<{toast: boolean; indexes: number}>(
+      `SELECT reltoastrelid <> 0 AS toast, (SELECT count(*)::int FROM pg_index WHERE indrelid = c.oid) AS indexes FROM pg_class c WHERE oid = 'a_137.fanout_schema_history'::regclass`,
+    )
+    expect(history).toEqual({toast: false, indexes: 0})
   })
 
   it('fail-fast: a migration failing in one namespace stops new ones, leaves none half-applied; a re-run after the fix completes', async () => {
