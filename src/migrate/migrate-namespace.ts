@@ -152,7 +152,9 @@ async function applyBatch(connection: Connection, namespace: string, batch: Migr
     let failed = 0
     while (failed < batch.length && committed.includes(batch[failed]!.version)) markApplied(namespace, batch[failed++]!, options, progress)
     if (StopLatch.stopped(error)) throw new NamespaceStopped(progress)
-    throw failureOf(error, batch[failed] ?? batch[0]!, sqls[failed] ?? '', starts[failed] ?? 0, progress)
+    // All committed: the connection was lost after the last COMMIT was sent.
+    const at = Math.min(failed, batch.length - 1)
+    throw failureOf(error, batch[at]!, sqls[at]!, starts[at]!, progress)
   } finally {
     if (stop) signal.removeEventListener('abort', raise)
   }
