@@ -16,7 +16,7 @@ export class Ledger<R> {
 
   constructor(length: number) {
     this.status = new Uint8Array(length)
-    this.attempts = new Uint32Array(length)
+    this.attempts = new Uint32Array(length).fill(1)
     this.durations = new Float64Array(length)
     this.payloads = new Array(length)
   }
@@ -31,9 +31,11 @@ export class Ledger<R> {
 
   record(index: number, status: Status, payload: unknown, attempts: number, durationMs: number): void {
     this.status[index] = status
-    this.payloads[index] = payload
-    this.attempts[index] = attempts
     this.durations[index] = durationMs
+    // The columns start out as one attempt and no payload, so a first try that returns nothing writes neither:
+    // with a million tasks these columns are megabytes of stores.
+    if (payload !== undefined) this.payloads[index] = payload
+    if (attempts !== 1) this.attempts[index] = attempts
   }
 
   /** The first index at or after `from` with no outcome yet (the length when there is none). */
