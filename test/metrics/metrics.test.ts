@@ -13,6 +13,7 @@ import {startBackends} from '../../fixtures/servers/backends.mjs'
 import type {Backends} from '../../fixtures/servers/backends.mjs'
 import {fanout, until} from '../helpers/cli.js'
 import {closedPort} from '../helpers/servers.js'
+import {hasProgram} from '../helpers/system-program.js'
 
 const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
 
@@ -103,7 +104,7 @@ describe('metrics', () => {
     expect(await listens([])).toBe(false) // …and there is none without the flag
   })
 
-  describe('with a real Prometheus Pushgateway', () => {
+  describe.runIf(hasProgram('prometheus-pushgateway', 'prometheus-pushgateway'))('with a real Prometheus Pushgateway', () => {
     let gateway: ChildProcess
     let gatewayUrl: string
     let backends: Backends
@@ -111,7 +112,6 @@ describe('metrics', () => {
     beforeAll(async () => {
       const port = await closedPort()
       gatewayUrl = `http://127.0.0.1:${port}`
-      // .ci/run installs Debian's prometheus-pushgateway when it is missing.
       gateway = spawn('prometheus-pushgateway', [`--web.listen-address=127.0.0.1:${port}`], {stdio: 'ignore'})
       for (let i = 0; i < 250; i++) {
         if (await fetch(`${gatewayUrl}/-/ready`).then((r) => r.ok, () => false)) break
