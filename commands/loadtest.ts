@@ -87,7 +87,7 @@ export default class Loadtest extends FanoutCommand {
       progress.stop()
     }
     const config = {urls: requests.map((request) => request.url), workers, threads: flags.threads, ...(flags.rate ? {rate: flags.rate} : {}), pipelining: flags.pipelining}
-    const report = loadReport(tally, config, thresholds, this.interrupted)
+    const report = loadReport('loadtest', tally, config, thresholds, this.interrupted)
     load?.end(tally)
     metrics?.engine.end(report.summary.durationMs, report.ok)
     if (flags.output !== undefined) await writeAtomically(flags.output, `${JSON.stringify(report)}\n`)
