@@ -14,7 +14,8 @@ import {parseThreshold} from '../src/load/thresholds.js'
 import {runThreads} from '../src/load/threads.js'
 import {ExitCode} from '../src/report/exit-codes.js'
 import {progressMode} from '../src/report/progress.js'
-import {writeAtomically} from '../src/report/write-file.js'
+import {maskUrl} from '../src/report/mask.js'
+import {checkOutputPath} from '../src/report/write-file.js'
 
 export default class Loadtest extends FanoutCommand {
   static override summary = 'Drive HTTP/1.1 load with a bounded pool of keep-alive workers and report latency you can trust.'
@@ -61,6 +62,7 @@ export default class Loadtest extends FanoutCommand {
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(Loadtest)
     const thresholds = (flags.threshold ?? []).map(parseThreshold)
+    if (flags.output !== undefined) await checkOutputPath('--output', flags.output)
     const lines = (argv as string[]).map((text, index) => ({text, where: `argument ${index + 1}`}))
     if (flags.targets !== undefined) lines.push(...(await readTargets(flags.targets)))
     const body = flags['body-file'] === undefined ? (flags.body === undefined ? undefined : Buffer.from(flags.body)) : await readBody(flags['body-file'])
@@ -86,13 +88,13 @@ export default class Loadtest extends FanoutCommand {
     } finally {
       progress.stop()
     }
-    const config = {urls: requests.map((request) => request.url), workers, threads: flags.threads, ...(flags.rate ? {rate: flags.rate} : {}), pipelining: flags.pipelining}
+    const config = {urls: requests.map((request) => maskUrl(request.url)), workers, threads: flags.threads, ...(flags.rate ? {rate: flags.rate} : {}), pipelining: flags.pipelining}
     const report = loadReport('loadtest', tally, config, thresholds, this.interrupted)
     load?.end(tally)
     metrics?.engine.end(report.summary.durationMs, report.ok)
-    if (flags.output !== undefined) await writeAtomically(flags.output, `${JSON.stringify(report)}\n`)
     this.report(flags.json ? JSON.stringify(report) : renderLoad(report))
     this.finish(this.interrupted ? ExitCode.interrupted : report.ok ? ExitCode.ok : ExitCode.failed)
+    if (flags.output !== undefined) await this.writeOutput('--output', flags.output, `${JSON.stringify(report)}\n`)
     await this.closeMetrics(metrics)
   }
 }
