@@ -1,4 +1,4 @@
-import {Command, Errors} from '@oclif/core'
+import {Command, Errors, Flags} from '@oclif/core'
 
 import {DeliveryFailed, MetricsSession, metricsOptions} from '../metrics/session.js'
 import {ExitCode} from '../report/exit-codes.js'
@@ -11,6 +11,9 @@ import {InterruptedError, UsageError} from './errors.js'
  * and every error turned into one line on stderr and the documented exit code.
  */
 export abstract class FanoutCommand extends Command {
+  /** `-h` as well as `--help`, on every command (oclif's help plugin draws it). */
+  static override baseFlags = {help: Flags.help({char: 'h', description: 'Show this help.'})}
+
   /** Aborted on the first SIGINT or SIGTERM, with an InterruptedError. */
   protected readonly interruption = new AbortController()
   private readonly onSignal = (signal: NodeJS.Signals) => {
