@@ -73,7 +73,14 @@ export default class Loadtest extends FanoutCommand {
 
     const metrics = await this.openMetrics(flags)
     const load = metrics && new LoadMetrics(metrics.registry)
-    metrics?.engine.begin(workers)
+    // The shared fanout_tasks_* series count requests here: each request is loadtest's task.
+    const tasks = (snapshot: {completed: number; errors: number; inFlight: number}) => ({
+      succeeded: snapshot.completed,
+      failed: snapshot.errors,
+      inFlight: snapshot.inFlight,
+      queued: plan.requestCount === undefined ? 0 : Math.max(0, plan.requestCount - snapshot.completed - snapshot.errors - snapshot.inFlight),
+    })
+    metrics?.engine.begin(plan.requestCount ?? 0)
     const progress = new LoadProgress('loadtest', undefined, progressMode(flags.quiet))
     progress.totalMs = durationMs
     let tally
@@ -83,6 +90,7 @@ export default class Loadtest extends FanoutCommand {
         onTick: (snapshot) => {
           progress.update(snapshot)
           load?.tick(snapshot)
+          metrics?.engine.sync(tasks(snapshot))
         },
       })
     } finally {
@@ -91,6 +99,7 @@ export default class Loadtest extends FanoutCommand {
     const config = {urls: requests.map((request) => maskUrl(request.url)), workers, threads: flags.threads, ...(flags.rate ? {rate: flags.rate} : {}), pipelining: flags.pipelining}
     const report = loadReport('loadtest', tally, config, thresholds, this.interrupted)
     load?.end(tally)
+    metrics?.engine.sync({...tasks({completed: tally.completed, errors: report.summary.errors, inFlight: 0}), queued: 0})
     metrics?.engine.end(report.summary.durationMs, report.ok)
     this.report(flags.json ? JSON.stringify(report) : renderLoad(report))
     this.finish(this.interrupted ? ExitCode.interrupted : report.ok ? ExitCode.ok : ExitCode.failed)

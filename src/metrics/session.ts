@@ -9,6 +9,7 @@ import {abortableSleep} from '../engine/index.js'
 import {maskCredentials} from '../report/mask.js'
 import {WriteFailed, checkOutputPath, writeAtomically} from '../report/write-file.js'
 import {EngineMetrics} from './engine-metrics.js'
+import {exposition} from './exposition.js'
 import {pushGroup} from './push.js'
 
 export interface MetricsOptions {
@@ -63,7 +64,7 @@ export class MetricsSession {
         response.writeHead(404).end('fanout serves /metrics\n')
         return
       }
-      response.writeHead(200, {'content-type': this.registry.contentType}).end(await this.registry.metrics())
+      response.writeHead(200, {'content-type': this.registry.contentType}).end(await exposition(this.registry))
     })
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', (error: NodeJS.ErrnoException) =>
@@ -80,7 +81,7 @@ export class MetricsSession {
   async close(signal: AbortSignal): Promise<void> {
     let failed: WriteFailed | undefined
     try {
-      const text = await this.registry.metrics()
+      const text = await exposition(this.registry)
       // A file that cannot be written still lets the push and the linger go on; it is reported after them.
       if (this.options.file !== undefined) await writeAtomically(this.options.file, text).catch((error: WriteFailed) => (failed = error))
       if (this.options.pushgateway !== undefined) await this.push(this.options.pushgateway, text)
