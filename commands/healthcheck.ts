@@ -11,7 +11,6 @@ import {loadCheckFile} from '../src/health/check-file.js'
 import {checkAll} from '../src/health/check-all.js'
 import {changes} from '../src/health/changes.js'
 import {renderJunit} from '../src/health/junit.js'
-import {ProbeMetrics, renderPrometheus} from '../src/health/prometheus.js'
 import {renderHealth} from '../src/health/render.js'
 import type {HealthResult} from '../src/health/result.js'
 import {statusOf} from '../src/report/envelope.js'
@@ -88,7 +87,8 @@ export default class Healthcheck extends FanoutCommand {
     }
     const live = format === 'table' && !flags.output && process.stdout.isTTY && flags.watch !== undefined
     const metrics = await this.openMetrics(flags)
-    const probes = metrics && new ProbeMetrics(metrics.registry)
+    // prom-client (under these modules) is loaded only when a metrics flag or --format prometheus asks for it.
+    const probes = metrics && new (await import('../src/health/prometheus.js')).ProbeMetrics(metrics.registry)
     let last: Envelope<HealthResult> | undefined
     for (;;) {
       const progress = live ? undefined : new Progress('healthcheck', checks.length, progressMode(flags.quiet))
@@ -150,7 +150,7 @@ export default class Healthcheck extends FanoutCommand {
     let text: string
     if (options.format === 'json') text = JSON.stringify(report)
     else if (options.format === 'junit') text = renderJunit(report)
-    else if (options.format === 'prometheus') text = (await renderPrometheus(report)).trimEnd()
+    else if (options.format === 'prometheus') text = (await (await import('../src/health/prometheus.js')).renderPrometheus(report)).trimEnd()
     else if (previous && !options.live && !options.output) text = changes(previous, report).join('\n')
     else text = renderHealth(report, {all: options.all})
     // A report that cannot be written to --output goes to stdout rather than nowhere.

@@ -6,7 +6,6 @@ import {FanoutCommand} from '../src/cli/command.js'
 import {UsageError} from '../src/cli/errors.js'
 import {count, duration, metricsFlags, outputFlags, positiveCount} from '../src/cli/flags.js'
 import {LoadProgress} from '../src/load/load-progress.js'
-import {LoadMetrics} from '../src/load/metrics.js'
 import {renderLoad} from '../src/load/render.js'
 import {loadReport} from '../src/load/report.js'
 import {buildRequests, checkHeaders, readTargets} from '../src/load/requests.js'
@@ -72,7 +71,8 @@ export default class Loadtest extends FanoutCommand {
     const plan = {origin, requests, workers, durationMs, requestCount: flags.requests, rate: flags.rate, pipelining: flags.pipelining, timeoutMs: flags.timeout || 10_000, warmupMs: flags.warmup}
 
     const metrics = await this.openMetrics(flags)
-    const load = metrics && new LoadMetrics(metrics.registry)
+    // prom-client (under these modules) is loaded only when a metrics flag is given.
+    const load = metrics && new (await import('../src/load/metrics.js')).LoadMetrics(metrics.registry)
     // The shared fanout_tasks_* series count requests here: each request is loadtest's task.
     const tasks = (snapshot: {completed: number; errors: number; inFlight: number}) => ({
       succeeded: snapshot.completed,

@@ -5,7 +5,6 @@ import {count, duration, engineFlags, metricsFlags, modeOf} from '../src/cli/fla
 import {parseCount} from '../src/cli/values.js'
 import {NamespacesCommand, namespaceFlags} from '../src/migrate/command.js'
 import {migrateNamespace} from '../src/migrate/migrate-namespace.js'
-import {MigrateMetrics} from '../src/migrate/metrics.js'
 import {parseVersion} from '../src/migrate/migration-files.js'
 import {renderMigrate} from '../src/migrate/render.js'
 
@@ -71,7 +70,8 @@ export default class Migrate extends NamespacesCommand {
       throw new UsageError(`--transaction namespace cannot include ${outside.script} (-- fanout:no-transaction); use --transaction migration`)
     }
     const metrics = await this.openMetrics(flags)
-    const migrateMetrics = metrics && new MigrateMetrics(metrics.registry, flags['metrics-per-namespace'])
+    // prom-client (under these modules) is loaded only when a metrics flag is given.
+    const migrateMetrics = metrics && new (await import('../src/migrate/metrics.js')).MigrateMetrics(metrics.registry, flags['metrics-per-namespace'])
     let applied = 0
     const db = this.db!
     const options = {

@@ -1,6 +1,7 @@
 import {Command, Errors, Flags} from '@oclif/core'
 
-import {DeliveryFailed, MetricsSession, metricsOptions} from '../metrics/session.js'
+import {DeliveryFailed, metricsOptions, wantsMetrics} from '../metrics/options.js'
+import type {MetricsSession} from '../metrics/session.js'
 import {ExitCode} from '../report/exit-codes.js'
 import {maskCredentials} from '../report/mask.js'
 import {WriteFailed, writeAtomically} from '../report/write-file.js'
@@ -87,7 +88,10 @@ export abstract class FanoutCommand extends Command {
 
   /** Metrics when the user asked for them (--metrics-addr, --pushgateway), or undefined: then nothing runs. */
   protected async openMetrics(flags: Parameters<typeof metricsOptions>[0]): Promise<MetricsSession | undefined> {
-    const metrics = await MetricsSession.open(this.commandName, metricsOptions(flags))
+    const options = metricsOptions(flags)
+    if (!wantsMetrics(options)) return undefined
+    const {MetricsSession} = await import('../metrics/session.js')
+    const metrics = await MetricsSession.open(this.commandName, options)
     if (metrics?.address) process.stderr.write(`fanout ${this.commandName}: serving http://${metrics.address}/metrics\n`)
     return metrics
   }

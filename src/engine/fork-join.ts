@@ -1,7 +1,7 @@
 import {setMaxListeners} from 'node:events'
 import {performance} from 'node:perf_hooks'
 
-import PQueue from 'p-queue'
+import type PQueue from 'p-queue'
 
 import {abortableSleep, backoffDelay} from './backoff.js'
 import {now} from './clock.js'
@@ -25,7 +25,9 @@ export async function forkJoin<T, R>(
   task: Task<T, R>,
   options: ForkJoinOptions<T, R>,
 ): Promise<Report<R> | Summary> {
-  return new Run(items, task, options).execute()
+  // p-queue paces --rate; loaded only for a run that has one, so that a CLI without --rate never parses it.
+  const queue = options.rate ? new (await import('p-queue')).default({interval: options.rate.intervalMs, intervalCap: options.rate.limit}) : undefined
+  return new Run(items, task, options, queue).execute()
 }
 
 class Context implements TaskContext {
@@ -109,6 +111,7 @@ class Run<T, R> {
     items: Source<T>,
     private readonly task: Task<T, R>,
     private readonly options: ForkJoinOptions<T, R>,
+    queue: PQueue | undefined,
   ) {
     const {retries = 0, timeoutMs = 0, workers} = options
     if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a whole number >= 1, got ${workers}`)
@@ -133,7 +136,7 @@ class Run<T, R> {
     } else {
       this.iterator = (items as AsyncIterable<T>)[Symbol.asyncIterator]()
     }
-    if (options.rate) this.queue = new PQueue({interval: options.rate.intervalMs, intervalCap: options.rate.limit})
+    this.queue = queue
     // Every per-attempt controller and every backoff sleep listens to the one run signal.
     setMaxListeners(0, this.signal)
   }

@@ -5,7 +5,8 @@ import {join} from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
-import {colourCodes, fanout, fanoutInTerminal} from '../helpers/cli.js'
+import {ROOT, colourCodes, fanout, fanoutInTerminal} from '../helpers/cli.js'
+import {packagesLoaded} from '../helpers/packages-loaded.js'
 import {hasProgram} from '../helpers/system-program.js'
 import {useColor} from '../../src/report/color.js'
 
@@ -93,5 +94,13 @@ describe('colour: NO_COLOR and FORCE_COLOR', () => {
     const forced = await fanout(args, {env: {FORCE_COLOR: '1'}})
     expect(colourCodes(forced.stdout)).toContain('\u001B[1m')
     expect(forced.stdout).not.toContain('┌') // colour, but the layout of a pipe
+  })
+})
+
+describe('start-up', () => {
+  it('--version answers before oclif loads, in oclif\'s words', async () => {
+    const {version} = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {version: string}
+    expect((await fanout(['--version'])).stdout).toBe(`fanout/${version} ${process.platform}-${process.arch} node-${process.version}\n`)
+    expect(packagesLoaded(join(ROOT, 'bin/run.js'), ['--version'])).toEqual([])
   })
 })
