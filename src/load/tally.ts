@@ -21,7 +21,13 @@ export interface Tally {
   missed: number
   statuses: Record<string, number>
   errors: Partial<Record<ErrorKind, {count: number; first?: string}>>
-  histograms: {latency: string; corrected: string}
+  /** Connections opened; of the TLS ones, how many resumed a session. */
+  connections: number
+  resumed: number
+  bytesSent: number
+  bytesReceived: number
+  /** `handshake`: TLS handshakes in microseconds (empty over plain TCP). */
+  histograms: {latency: string; corrected: string; handshake: string}
 }
 
 /** The figures so far, for progress lines and live metrics. */
@@ -45,7 +51,15 @@ export function tallyOf(state: LoadState): Tally {
     missed: state.missed,
     statuses: statusCounts(recorder.statuses),
     errors: Object.fromEntries(ERROR_KINDS.filter((kind) => recorder.errors[kind].count > 0).map((kind) => [kind, recorder.errors[kind]])),
-    histograms: {latency: hdr.encodeIntoCompressedBase64(recorder.latency), corrected: hdr.encodeIntoCompressedBase64(recorder.corrected)},
+    connections: recorder.connections,
+    resumed: recorder.resumed,
+    bytesSent: recorder.bytesSent,
+    bytesReceived: recorder.bytesReceived,
+    histograms: {
+      latency: hdr.encodeIntoCompressedBase64(recorder.latency),
+      corrected: hdr.encodeIntoCompressedBase64(recorder.corrected),
+      handshake: hdr.encodeIntoCompressedBase64(recorder.handshake),
+    },
   }
 }
 
@@ -61,6 +75,11 @@ export function snapshotOf(state: LoadState): Snapshot {
   }
 }
 
+/** A count of 0 for every error kind. */
+export function noErrors(): Record<ErrorKind, number> {
+  return Object.fromEntries(ERROR_KINDS.map((kind) => [kind, 0])) as Record<ErrorKind, number>
+}
+
 function statusCounts(statuses: Float64Array): Record<string, number> {
   const counts: Record<string, number> = {}
   for (let status = 0; status < statuses.length; status++) if (statuses[status]! > 0) counts[String(status)] = statuses[status]!
@@ -71,10 +90,12 @@ function statusCounts(statuses: Float64Array): Record<string, number> {
 export function mergeTallies(tallies: Tally[]): Tally {
   const latency = newHistogram()
   const corrected = newHistogram()
-  const merged: Tally = {measuredMs: 0, sent: 0, completed: 0, inFlight: 0, late: 0, missed: 0, statuses: {}, errors: {}, histograms: {latency: '', corrected: ''}}
+  const handshake = newHistogram()
+  const merged: Tally = {measuredMs: 0, sent: 0, completed: 0, inFlight: 0, late: 0, missed: 0, statuses: {}, errors: {}, connections: 0, resumed: 0, bytesSent: 0, bytesReceived: 0, histograms: {latency: '', corrected: '', handshake: ''}}
   for (const tally of tallies) {
     merged.measuredMs = Math.max(merged.measuredMs, tally.measuredMs)
-    for (const key of ['sent', 'completed', 'inFlight', 'late', 'missed'] as const) merged[key] += tally[key]
+    // Files written before these counts existed merge as zeros.
+    for (const key of ['sent', 'completed', 'inFlight', 'late', 'missed', 'connections', 'resumed', 'bytesSent', 'bytesReceived'] as const) merged[key] += tally[key] ?? 0
     for (const [status, count] of Object.entries(tally.statuses)) merged.statuses[status] = (merged.statuses[status] ?? 0) + count
     for (const [kind, entry] of Object.entries(tally.errors) as [ErrorKind, {count: number; first?: string}][]) {
       const into = (merged.errors[kind] ??= {count: 0})
@@ -83,8 +104,9 @@ export function mergeTallies(tallies: Tally[]): Tally {
     }
     latency.add(decode(tally.histograms.latency))
     corrected.add(decode(tally.histograms.corrected))
+    if (tally.histograms.handshake) handshake.add(decode(tally.histograms.handshake))
   }
-  merged.histograms = {latency: hdr.encodeIntoCompressedBase64(latency), corrected: hdr.encodeIntoCompressedBase64(corrected)}
+  merged.histograms = {latency: hdr.encodeIntoCompressedBase64(latency), corrected: hdr.encodeIntoCompressedBase64(corrected), handshake: hdr.encodeIntoCompressedBase64(handshake)}
   return merged
 }
 
