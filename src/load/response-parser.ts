@@ -47,12 +47,14 @@ function repeated(head: Buffer, names: Buffer[], found: number): boolean {
   return head.indexOf(names[0]!, found) !== -1 || head.indexOf(names[1]!, found) !== -1
 }
 
-/** The decimal number after optional blanks at `at`. */
+/** The decimal number after optional blanks at `at`, ending the line; -1 for anything else (a list, a sign). */
 function digitsAt(data: Buffer, at: number): number {
   while (data[at] === 0x20 || data[at] === 0x09) at++
+  const first = at
   let value = 0
   for (let byte = data[at]!; byte >= 0x30 && byte <= 0x39; byte = data[++at]!) value = value * 10 + byte - 0x30
-  return value
+  while (data[at] === 0x20 || data[at] === 0x09) at++
+  return at > first && data[at] === 0x0d ? value : -1
 }
 
 /**
@@ -161,12 +163,13 @@ export class ResponseParser {
     if (status === 0) throw new ParseError(`not an HTTP/1.x status line: "${data.toString('latin1', start, Math.min(end, start + 40)).split('\r')[0]}"`)
     const head = data.subarray(start, end + 2) // each header line ends with its CRLF
     const length = findIn(head, CONTENT_LENGTH)
-    if (length !== -1 && status >= 200 && findIn(head, TRANSFER_ENCODING) === -1 && !repeated(head, CONTENT_LENGTH, length)) {
+    const bytes = length === -1 ? -1 : digitsAt(head, length)
+    if (bytes !== -1 && status >= 200 && findIn(head, TRANSFER_ENCODING) === -1 && !repeated(head, CONTENT_LENGTH, length)) {
       this.status = status
       // HTTP/1.0 closes after each response unless it says keep-alive; either way no request follows on it.
       this.closeAfter = head[7] === 0x30 || findIn(head, CONNECTION_CLOSE) !== -1
       if (this.bodiless || status === 204 || status === 304) return this.complete()
-      this.remaining = digitsAt(head, length)
+      this.remaining = bytes
       if (this.remaining === 0) return this.complete()
       this.state = State.fixedBody
       return
