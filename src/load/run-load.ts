@@ -1,5 +1,6 @@
 import {abortableSleep, forkLoops} from '../engine/index.js'
 import {Client} from './client.js'
+import {Http2Client} from './http2/client.js'
 import {LoadState} from './load-state.js'
 import type {LoadPlan} from './load-state.js'
 import {snapshotOf, tallyOf} from './tally.js'
@@ -20,7 +21,7 @@ const DRAIN_MS = 1000
  */
 export async function runLoad(plan: LoadPlan, options: LoadOptions = {}): Promise<Tally> {
   const state = new LoadState(plan)
-  const clients: Client[] = []
+  const clients: (Client | Http2Client)[] = []
   const stop = () => state.stop()
   options.signal?.addEventListener('abort', stop, {once: true})
   const deadline = Number.isFinite(state.deadline) ? setTimeout(stop, state.deadline - performance.now()) : undefined
@@ -30,7 +31,7 @@ export async function runLoad(plan: LoadPlan, options: LoadOptions = {}): Promis
     options.onTick?.(snapshotOf(state))
   }, Math.min(250, Math.max(10, plan.timeoutMs / 4)))
   const joined = forkLoops(plan.workers, () => new Promise<void>((resolve) => {
-    const client = new Client(state, resolve)
+    const client = plan.http2 ? new Http2Client(state, resolve) : new Client(state, resolve)
     clients.push(client)
     client.start()
   }))
