@@ -13,6 +13,7 @@ import {buildRequests, checkHeaders, readTargets} from '../src/load/requests.js'
 import {parseThreshold} from '../src/load/thresholds.js'
 import {runThreads} from '../src/load/threads.js'
 import {ExitCode} from '../src/report/exit-codes.js'
+import {displayUrl} from '../src/report/mask.js'
 import {progressMode} from '../src/report/progress.js'
 import {writeAtomically} from '../src/report/write-file.js'
 
@@ -41,18 +42,19 @@ export default class Loadtest extends FanoutCommand {
     workers: Flags.integer({char: 'w', min: 1, default: 10, helpValue: '<count>', summary: 'Concurrent workers, one keep-alive connection each.'}),
     connections: Flags.integer({char: 'c', min: 1, summary: 'The same as --workers (autocannon and wrk call them connections).', exclusive: ['workers'], helpValue: '<count>'}),
     duration: duration({char: 'd', summary: 'How long to measure (after --warmup); the default when --requests is not given.', defaultHelp: async () => '10s'}),
-    requests: count({char: 'n', summary: 'Measured requests to send in all (instead of a duration).', exclusive: ['duration']}),
+    requests: count({char: 'n', summary: 'Measured requests to send in all (instead of a duration).'}),
     rate: Flags.integer({char: 'R', min: 1, helpValue: '<req/s>', summary: 'A constant arrival rate across all workers, in requests per second (coordinated-omission corrected).'}),
     threads: Flags.integer({min: 1, default: 1, helpValue: '<count>', summary: 'Worker threads, each with a share of the workers (to use more than one core).'}),
     method: Flags.string({char: 'm', default: 'GET', summary: 'HTTP method.'}),
-    header: Flags.string({char: 'H', multiple: true, helpValue: '<"Name: value">', summary: 'A request header (repeatable).'}),
+    // Non-greedy: `-H 'X-A: 1' http://host/` is one header and a URL, not two headers.
+    header: Flags.string({char: 'H', multiple: true, multipleNonGreedy: true, helpValue: '<"Name: value">', summary: 'A request header (repeatable).'}),
     body: Flags.string({char: 'b', summary: 'Request body.', exclusive: ['body-file']}),
     'body-file': Flags.string({helpValue: '<file>', summary: 'Request body from a file.'}),
     pipelining: Flags.integer({min: 1, default: 1, helpValue: '<count>', summary: 'Requests in flight on each connection at once.'}),
     timeout: duration({summary: 'A request without a response this long is an error (timeout); its connection is replaced.', default: 10_000, defaultHelp: async () => '10s'}),
     warmup: duration({summary: 'Send for this long first without counting it.', default: 0, defaultHelp: async () => '0'}),
     targets: Flags.string({helpValue: '<file>', summary: 'URLs (or "METHOD URL") one a line, sent round-robin; one origin.'}),
-    threshold: Flags.string({multiple: true, helpValue: '<"p99<200ms">', summary: 'A pass/fail gate (repeatable): p50..p99.99|max|mean|stdev < duration, errors|non-2xx < N or N%, rps > N.'}),
+    threshold: Flags.string({multiple: true, multipleNonGreedy: true, helpValue: '<"p99<200ms">', summary: 'A pass/fail gate (repeatable): p50..p99.99|max|mean|stdev < duration, errors|non-2xx < N or N%, rps > N.'}),
     output: Flags.string({char: 'o', helpValue: '<file>', summary: 'Write the full result (JSON, histograms included) here, for loadtest merge.'}),
     ...outputFlags,
     ...metricsFlags,
@@ -60,9 +62,17 @@ export default class Loadtest extends FanoutCommand {
 
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(Loadtest)
+    // Checked here rather than by oclif's `exclusive`, whose message shows --duration's help default, not what was typed.
+    if (flags.duration !== undefined && flags.requests !== undefined) {
+      throw new UsageError('--duration and --requests both bound the run; give one: a time (-d 1s) or a count of requests (-n 100)')
+    }
     const thresholds = (flags.threshold ?? []).map(parseThreshold)
     const lines = (argv as string[]).map((text, index) => ({text, where: `argument ${index + 1}`}))
-    if (flags.targets !== undefined) lines.push(...(await readTargets(flags.targets)))
+    if (flags.targets !== undefined) {
+      const targets = await readTargets(flags.targets)
+      if (targets.length === 0) throw new UsageError(`--targets: "${flags.targets}" holds no URL; give one URL (or "METHOD URL") a line`)
+      lines.push(...targets)
+    }
     const body = flags['body-file'] === undefined ? (flags.body === undefined ? undefined : Buffer.from(flags.body)) : await readBody(flags['body-file'])
     const {origin, requests} = buildRequests(lines, {method: flags.method.toUpperCase(), headers: checkHeaders(flags.header ?? []), body})
     const workers = flags.connections ?? flags.workers
@@ -86,7 +96,7 @@ export default class Loadtest extends FanoutCommand {
     } finally {
       progress.stop()
     }
-    const config = {urls: requests.map((request) => request.url), workers, threads: flags.threads, ...(flags.rate ? {rate: flags.rate} : {}), pipelining: flags.pipelining}
+    const config = {urls: requests.map((request) => displayUrl(new URL(request.url))), workers, threads: flags.threads, ...(flags.rate ? {rate: flags.rate} : {}), pipelining: flags.pipelining}
     const report = loadReport(tally, config, thresholds, this.interrupted)
     load?.end(tally)
     metrics?.engine.end(report.summary.durationMs, report.ok)

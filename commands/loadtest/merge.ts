@@ -28,7 +28,7 @@ export default class LoadtestMerge extends FanoutCommand {
   static override args = {files: Args.string({description: 'Result files written by loadtest --output (or --json).', required: true})}
 
   static override flags = {
-    threshold: Flags.string({multiple: true, helpValue: '<"p99<200ms">', summary: 'Gates to check on the merged figures (repeatable), as in loadtest.'}),
+    threshold: Flags.string({multiple: true, multipleNonGreedy: true, helpValue: '<"p99<200ms">', summary: 'Gates to check on the merged figures (repeatable), as in loadtest.'}),
     output: Flags.string({char: 'o', helpValue: '<file>', summary: 'Write the merged result here (mergeable again).'}),
     ...outputFlags,
   }

@@ -50,10 +50,16 @@ function requestBytes(url: URL, method: string, options: RequestOptions): Buffer
   const given = new Set(options.headers.map((header) => header.slice(0, header.indexOf(':')).trim().toLowerCase()))
   const lines = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `host: ${url.host}`]
   if (!given.has('user-agent')) lines.push('user-agent: fanout-loadtest')
+  // Credentials in the URL are Basic auth, as curl and browsers send them; an explicit -H Authorization wins.
+  if ((url.username || url.password) && !given.has('authorization')) lines.push(`authorization: Basic ${basicCredentials(url)}`)
   lines.push(...options.headers.map((header) => header.trim()))
   if (options.body || !['GET', 'HEAD', 'DELETE', 'OPTIONS'].includes(method)) lines.push(`content-length: ${options.body?.length ?? 0}`)
   const head = Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1')
   return options.body ? Buffer.concat([head, options.body]) : head
+}
+
+function basicCredentials(url: URL): string {
+  return Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')
 }
 
 /** `-H "Name: value"`: a bad one is a UsageError before anything is sent. */
