@@ -55,6 +55,7 @@ export class Client {
       this.fill()
     })
     socket.on('data', (chunk: Buffer) => {
+      this.state.recorder.bytesReceived += chunk.length
       try {
         parser.execute(chunk)
       } catch (error) {
@@ -102,6 +103,7 @@ export class Client {
     if (this.count === 0) this.parser!.bodiless = request.bodiless
     this.count++
     this.state.sent(counted, now - (intendedAt || now))
+    this.state.recorder.bytesSent += request.bytes.length
     this.socket!.write(request.bytes)
   }
 

@@ -1,5 +1,5 @@
-import {figuresOf} from './figures.js'
-import type {Figures} from './figures.js'
+import {figuresOf, samplesOf} from './figures.js'
+import type {Figures, Sample} from './figures.js'
 import type {Tally} from './tally.js'
 import {evaluate} from './thresholds.js'
 import type {Threshold, ThresholdResult} from './thresholds.js'
@@ -14,6 +14,8 @@ export interface LoadReport {
   status: Record<string, number>
   errors: Tally['errors']
   thresholds: ThresholdResult[]
+  /** One row per second of the measured phase: req/s, p50/p99, status codes and errors over time. */
+  samples: Sample[]
   /** How the run was driven (for a merge: of the first file). */
   config: {urls: string[]; workers: number; threads: number; rate?: number; pipelining: number; shards?: number}
   /** The raw figures, histograms in HdrHistogram's compressed base64: what merges. */
@@ -31,6 +33,7 @@ export function loadReport(tally: Tally, config: LoadReport['config'], threshold
     status: tally.statuses,
     errors: tally.errors,
     thresholds: results,
+    samples: samplesOf(tally.seconds),
     config,
     tally,
   }
