@@ -8,7 +8,9 @@ import {count, duration, metricsFlags, outputFlags} from '../src/cli/flags.js'
 import {LoadProgress} from '../src/load/load-progress.js'
 import {LoadMetrics} from '../src/load/metrics.js'
 import {renderLoad} from '../src/load/render.js'
-import {loadReport} from '../src/load/report.js'
+import {checkDescriptors} from '../src/load/descriptors.js'
+import {protocolPlan} from '../src/load/protocol.js'
+import {loadReport, nothingCompleted} from '../src/load/report.js'
 import {buildRequests, checkHeaders, readTargets} from '../src/load/requests.js'
 import {parseThreshold} from '../src/load/thresholds.js'
 import {runThreads} from '../src/load/threads.js'
@@ -55,6 +57,14 @@ export default class Loadtest extends FanoutCommand {
     warmup: duration({summary: 'Send for this long first without counting it.', default: 0, defaultHelp: async () => '0'}),
     targets: Flags.string({helpValue: '<file>', summary: 'URLs (or "METHOD URL") one a line, sent round-robin; one origin.'}),
     threshold: Flags.string({multiple: true, multipleNonGreedy: true, helpValue: '<"p99<200ms">', summary: 'A pass/fail gate (repeatable): min|p2.5..p99.99|max|mean|stdev < duration, errors|non-2xx < N or N%, rps > N.'}),
+    http: Flags.string({options: ['1.1', '2', 'auto'], default: '1.1', summary: 'HTTP version: 1.1, 2, or auto (HTTP/2 when the server picks it by ALPN over TLS; HTTP/1.1 over plain TCP).'}),
+    http2: Flags.boolean({summary: 'The same as --http 2 (over http:// it is h2c, HTTP/2 without TLS).', exclusive: ['http']}),
+    streams: Flags.integer({min: 1, default: 10, helpValue: '<count>', summary: 'HTTP/2: requests in flight at once on each connection (--workers stays the number of connections).'}),
+    insecure: Flags.boolean({char: 'k', summary: 'Skip TLS certificate verification (a test server\'s self-signed certificate).'}),
+    ca: Flags.string({helpValue: '<file>', summary: 'Trust only the CAs in this PEM file (instead of Node\'s, the system\'s and NODE_EXTRA_CA_CERTS).'}),
+    cert: Flags.string({helpValue: '<file>', summary: 'A client certificate (PEM) for mutual TLS; with --key.', dependsOn: ['key']}),
+    key: Flags.string({helpValue: '<file>', summary: 'The client certificate\'s private key (PEM).', dependsOn: ['cert']}),
+    servername: Flags.string({helpValue: '<name>', summary: 'The TLS server name (SNI) and the name the certificate must carry, when it is not the URL\'s host.'}),
     output: Flags.string({char: 'o', helpValue: '<file>', summary: 'Write the full result (JSON, histograms included) here, for loadtest merge.'}),
     ...outputFlags,
     ...metricsFlags,
@@ -76,8 +86,11 @@ export default class Loadtest extends FanoutCommand {
     const body = flags['body-file'] === undefined ? (flags.body === undefined ? undefined : Buffer.from(flags.body)) : await readBody(flags['body-file'])
     const {origin, requests} = buildRequests(lines, {method: flags.method.toUpperCase(), headers: checkHeaders(flags.header ?? []), body})
     const workers = flags.connections ?? flags.workers
+    checkDescriptors(workers)
     const durationMs = flags.requests === undefined ? (flags.duration ?? 10_000) : flags.duration
-    const plan = {origin, requests, workers, durationMs, requestCount: flags.requests, rate: flags.rate, pipelining: flags.pipelining, timeoutMs: flags.timeout || 10_000, warmupMs: flags.warmup}
+    const timeoutMs = flags.timeout || 10_000
+    const protocol = await protocolPlan(origin, {...flags, http: flags.http2 ? '2' : flags.http, timeoutMs})
+    const plan = {origin, requests, workers, durationMs, requestCount: flags.requests, rate: flags.rate, pipelining: flags.pipelining, timeoutMs, warmupMs: flags.warmup, ...protocol}
 
     const metrics = await this.openMetrics(flags)
     const load = metrics && new LoadMetrics(metrics.registry)
@@ -102,6 +115,8 @@ export default class Loadtest extends FanoutCommand {
     metrics?.engine.end(report.summary.durationMs, report.ok)
     if (flags.output !== undefined) await writeAtomically(flags.output, `${JSON.stringify(report)}\n`)
     this.report(flags.json ? JSON.stringify(report) : renderLoad(report))
+    const nothing = this.interrupted ? undefined : nothingCompleted(tally)
+    if (nothing) process.stderr.write(`fanout loadtest: ${nothing}\n`)
     this.finish(this.interrupted ? ExitCode.interrupted : report.ok ? ExitCode.ok : ExitCode.failed)
     await this.closeMetrics(metrics)
   }

@@ -27,7 +27,7 @@ export function loadReport(tally: Tally, config: LoadReport['config'], threshold
   const results = evaluate(thresholds, summary, tally.statuses)
   return {
     command: 'loadtest',
-    ok: !interrupted && results.every((result) => result.pass),
+    ok: !interrupted && tally.completed > 0 && results.every((result) => result.pass),
     ...(interrupted ? {interrupted: true as const} : {}),
     summary,
     status: tally.statuses,
@@ -37,4 +37,12 @@ export function loadReport(tally: Tally, config: LoadReport['config'], threshold
     config,
     tally,
   }
+}
+
+/** A run in which no request got an answer is no success: the one line that says why (its most frequent error). */
+export function nothingCompleted(tally: Tally): string | undefined {
+  if (tally.completed > 0) return undefined
+  const [kind, entry] = Object.entries(tally.errors).sort(([, a], [, b]) => b!.count - a!.count)[0] ?? []
+  if (!kind) return tally.sent === 0 ? 'no request was sent' : `no request completed: ${tally.sent} sent, none answered`
+  return `no request completed: ${entry!.count} of ${tally.sent} failed with ${kind} errors, the first: ${entry!.first}`
 }

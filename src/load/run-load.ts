@@ -28,9 +28,7 @@ export async function runLoad(plan: LoadPlan, options: LoadOptions = {}): Promis
   const deadline = Number.isFinite(state.deadline) ? setTimeout(stop, state.deadline - performance.now()) : undefined
   const sweep = setInterval(() => {
     const now = performance.now()
-    for (const client of clients) {
-      if (now - client.oldestSentAt > plan.timeoutMs) client.fail('timeout', `no response within ${plan.timeoutMs} ms`)
-    }
+    for (const client of clients) client.sweep(now, plan.timeoutMs)
     sampler.tick()
     options.onTick?.(snapshotOf(state))
   }, Math.min(250, Math.max(10, plan.timeoutMs / 4)))
