@@ -1,12 +1,16 @@
 import {mkdtemp} from 'node:fs/promises'
 import {createServer} from 'node:http'
-import type {RequestListener, Server} from 'node:http'
+import {createServer as createHttpsServer} from 'node:https'
+import type {RequestListener} from 'node:http'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {fanout} from '../helpers/cli.js'
+import {hasProgram} from '../helpers/system-program.js'
+import {makeTestCa} from '../helpers/test-ca.js'
+import {parseJsonDocument} from '../helpers/json-schema.js'
 
 // The figures autocannon and k6 users compare (issue 13, item 5).
 interface Report {
@@ -14,12 +18,13 @@ interface Report {
     requests: number; completed: number; durationMs: number; startedAt: string; endedAt: string
     bytes: {sent: number; received: number; sentPerSecond: number; receivedPerSecond: number}
     latency: Record<string, number>
+    tls?: {handshakes: number; resumed: number; latency: Record<string, number>}
   }
   status: Record<string, number>
   samples: {second: number; ms: number; completed: number; rps: number; errors: number; p50: number; p99: number; status: Record<string, number>; errorKinds: Record<string, number>}[]
 }
 
-const servers: Server[] = []
+const servers: {close(callback: (error?: Error) => void): void; closeAllConnections(): void}[] = []
 afterEach(async () => {
   for (const server of servers.splice(0)) {
     server.closeAllConnections()
@@ -37,7 +42,7 @@ async function serve(handler: RequestListener): Promise<string> {
 async function loadtest(args: string[]): Promise<Report> {
   const run = await fanout(['loadtest', '--json', '-q', ...args])
   expect(run.code, run.stderr).toBe(0)
-  return JSON.parse(run.stdout) as Report
+  return parseJsonDocument(run.stdout) as Report
 }
 
 const BODY = 'x'.repeat(1000)
@@ -116,12 +121,34 @@ describe('loadtest figures', () => {
     const a = await loadtest([url, '-d', '2s', '-w', '2', '-o', join(dir, 'a.json')])
     const b = await loadtest([url, '-d', '1s', '-w', '2', '-o', join(dir, 'b.json')])
     const run = await fanout(['loadtest', 'merge', join(dir, 'a.json'), join(dir, 'b.json'), '--json'])
-    const merged = JSON.parse(run.stdout) as Report
+    const merged = parseJsonDocument(run.stdout) as Report
     expect(merged.summary.bytes.received).toBe(a.summary.bytes.received + b.summary.bytes.received)
     expect(merged.summary.startedAt).toBe(a.summary.startedAt)
     expect(merged.summary.endedAt).toBe(b.summary.endedAt)
     expect(merged.samples.length).toBe(Math.max(a.samples.length, b.samples.length))
     expect(merged.samples[0]!.completed).toBe(a.samples[0]!.completed + b.samples[0]!.completed)
     expect(merged.samples.reduce((sum, sample) => sum + sample.completed, 0)).toBe(merged.summary.completed)
+  })
+
+  it.runIf(hasProgram('openssl', 'openssl'))('over TLS: handshake percentiles apart from request latency, in the JSON and the table', async () => {
+    const ca = makeTestCa()
+    const {key, cert} = ca.issue('server', ['127.0.0.1'])
+    // Connection: close after every response: each request needs a new connection, hence a handshake.
+    const server = createHttpsServer({key, cert}, (_request, response) => response.writeHead(200, {connection: 'close'}).end('ok'))
+    servers.push(server)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `https://127.0.0.1:${(server.address() as {port: number}).port}/`
+    const {summary} = await loadtest([url, '-n', '60', '-w', '2', '--ca', ca.caFile])
+    expect(summary.completed).toBe(60)
+    expect(summary.tls!.handshakes).toBeGreaterThanOrEqual(60)
+    expect(summary.tls!.resumed).toBeGreaterThan(0) // sessions resumed on reconnect
+    const values = KEYS.map((k) => summary.tls!.latency[k]!)
+    expect(values.every((value) => value > 0)).toBe(true)
+    expect([...values].sort((a, b) => a - b)).toEqual(values)
+    const table = await fanout(['loadtest', '-q', url, '-n', '20', '-w', '2', '--ca', ca.caFile])
+    expect(table.stdout).toMatch(/TLS handshake/)
+    expect(table.stdout).toMatch(/TLS handshakes\s+\d+ \(\d+ resumed\)/)
+    const plain = await loadtest([await serve((_request, response) => response.end('ok')), '-n', '20'])
+    expect(plain.summary.tls).toBeUndefined()
   })
 })

@@ -7,6 +7,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {fanout} from '../helpers/cli.js'
+import {parseJsonDocument} from '../helpers/json-schema.js'
 
 // The flag-level edges of issue 13: each of these went wrong for a new user.
 let server: Server
@@ -42,7 +43,7 @@ describe('loadtest flags', () => {
     expect((await fanout(['loadtest', '-q', '-n', '5', url, '-o', file])).code).toBe(0)
     const merged = await fanout(['loadtest', 'merge', '--threshold', 'p99<10s', file, '--json'])
     expect(merged.stderr).toBe('')
-    expect(JSON.parse(merged.stdout).thresholds).toMatchObject([{expression: 'p99<10s', pass: true}])
+    expect(parseJsonDocument(merged.stdout).thresholds).toMatchObject([{expression: 'p99<10s', pass: true}])
   })
 
   it('-d with -n names the real conflict, as typed, in one line, before any request', async () => {
@@ -77,8 +78,8 @@ describe('loadtest flags', () => {
     expect(table.code).toBe(0)
     const written = await readFile(file, 'utf8')
     for (const text of [json.stdout, json.stderr, written, table.stdout, table.stderr]) expect(text).not.toMatch(/s3cr/)
-    expect(JSON.parse(json.stdout).config.urls).toEqual([url.replace('http://', 'http://alice:***@')])
-    expect(JSON.parse(written).config.urls).toEqual([url.replace('http://', 'http://alice:***@')])
+    expect(parseJsonDocument(json.stdout).config.urls).toEqual([url.replace('http://', 'http://alice:***@')])
+    expect(parseJsonDocument(written).config.urls).toEqual([url.replace('http://', 'http://alice:***@')])
     // An explicit -H Authorization wins over the URL's.
     seen.length = 0
     await fanout(['loadtest', '-q', '-n', '1', '-H', 'Authorization: Bearer t', secret])
