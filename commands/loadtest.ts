@@ -10,6 +10,7 @@ import {LoadMetrics} from '../src/load/metrics.js'
 import {renderLoad} from '../src/load/render.js'
 import {checkDescriptors} from '../src/load/descriptors.js'
 import {protocolPlan} from '../src/load/protocol.js'
+import {finishOutputs, parseTolerance, prepareOutputs} from '../src/load/outputs.js'
 import {loadReport, nothingCompleted} from '../src/load/report.js'
 import {buildRequests, checkHeaders, readTargets} from '../src/load/requests.js'
 import {parseThreshold} from '../src/load/thresholds.js'
@@ -19,6 +20,13 @@ import {displayUrl} from '../src/report/mask.js'
 import {progressMode} from '../src/report/progress.js'
 import {writeAtomically} from '../src/report/write-file.js'
 
+/** The picture and the comparison, as loadtest and loadtest merge take them. */
+export const reportFlags = {
+  report: Flags.string({helpValue: '<file.html>', summary: 'Write one self-contained HTML page here: latency spectrum, req/s and p50/p99 over time, status codes and errors over time, config and thresholds.'}),
+  compare: Flags.string({helpValue: '<baseline.json>', summary: 'Compare with a saved run (loadtest --output or --json): each percentile and req/s, and a verdict; a regression beyond --tolerance exits 1.'}),
+  tolerance: Flags.custom<number>({helpValue: '<percent>', parse: async (input) => parseTolerance(input)})({summary: 'How much worse a figure may be than the --compare baseline before it is a regression.', default: 0.05, defaultHelp: async () => '5%'}),
+}
+
 export default class Loadtest extends FanoutCommand {
   static override summary = 'Drive HTTP/1.1 load with a bounded pool of keep-alive workers and report latency you can trust.'
 
@@ -27,7 +35,8 @@ export default class Loadtest extends FanoutCommand {
     'With --rate, sends follow an even schedule across all workers (not per-second bursts) and latency is measured from each request\'s intended send time — corrected for coordinated omission, with the uncorrected figures beside it; sends that went out late or never are counted.',
     'Counts reconcile: requests = completed + errors + in flight at the end. Errors are counted by kind (refused, reset, timeout, parse) with the first message of each.',
     'Note: -w is workers (connections) here, as in every fanout command; autocannon\'s -w means worker threads, which is --threads here.',
-    'Exit codes: 0 done, every threshold met; 1 a threshold breached; 2 bad usage (unknown threshold metric, bad URL…); 3 internal error; 130 interrupted (after the partial report).',
+    '--report run.html writes one self-contained HTML page (uPlot inlined, nothing fetched when it is opened). --compare baseline.json prints the difference against a saved run per percentile and req/s with a verdict line, and draws it in the page: a figure worse by more than --tolerance (default 5%: latency up, req/s down) is a regression, and the run exits 1.',
+    'Exit codes: 0 done, every threshold met; 1 a threshold breached, a regression against --compare, or no request completed; 2 bad usage (unknown threshold metric, bad URL…); 3 internal error; 130 interrupted (after the partial report).',
   ].join('\n\n')
 
   static override examples = [
@@ -66,6 +75,7 @@ export default class Loadtest extends FanoutCommand {
     key: Flags.string({helpValue: '<file>', summary: 'The client certificate\'s private key (PEM).', dependsOn: ['cert']}),
     servername: Flags.string({helpValue: '<name>', summary: 'The TLS server name (SNI) and the name the certificate must carry, when it is not the URL\'s host.'}),
     output: Flags.string({char: 'o', helpValue: '<file>', summary: 'Write the full result (JSON, histograms included) here, for loadtest merge.'}),
+    ...reportFlags,
     ...outputFlags,
     ...metricsFlags,
   }
@@ -91,6 +101,7 @@ export default class Loadtest extends FanoutCommand {
     const timeoutMs = flags.timeout || 10_000
     const protocol = await protocolPlan(origin, {...flags, http: flags.http2 ? '2' : flags.http, timeoutMs})
     const plan = {origin, requests, workers, durationMs, requestCount: flags.requests, rate: flags.rate, pipelining: flags.pipelining, timeoutMs, warmupMs: flags.warmup, ...protocol}
+    const outputs = await prepareOutputs(flags)
 
     const metrics = await this.openMetrics(flags)
     const load = metrics && new LoadMetrics(metrics.registry)
@@ -110,7 +121,7 @@ export default class Loadtest extends FanoutCommand {
       progress.stop()
     }
     const config = {urls: requests.map((request) => displayUrl(new URL(request.url))), workers, threads: flags.threads, ...(flags.rate ? {rate: flags.rate} : {}), pipelining: flags.pipelining}
-    const report = loadReport('loadtest', tally, config, thresholds, this.interrupted)
+    const report = await finishOutputs(loadReport('loadtest', tally, config, thresholds, this.interrupted), outputs)
     load?.end(tally)
     metrics?.engine.end(report.summary.durationMs, report.ok)
     if (flags.output !== undefined) await writeAtomically(flags.output, `${JSON.stringify(report)}\n`)

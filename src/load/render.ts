@@ -1,5 +1,7 @@
 import {formatDuration} from '../cli/values.js'
 import {renderTable} from '../report/table.js'
+import {comparisonRows} from './compare.js'
+import type {Comparison} from './compare.js'
 import {LATENCY_KEYS, formatBytes, formatLatency} from './figures.js'
 import type {Latency, Sample} from './figures.js'
 import {distribution} from './distribution.js'
@@ -16,29 +18,11 @@ const BAR_WIDTH = 40
  */
 export function renderLoad(report: LoadReport): string {
   const {summary} = report
-  const columns: [string, Latency][] = []
-  if (summary.corrected) columns.push(['corrected', summary.corrected])
-  columns.push([summary.corrected ? 'from send' : 'latency', summary.latency])
-  if (summary.tls) columns.push(['TLS handshake', summary.tls.latency])
+  const columns = latencyColumns(report)
   const latencyRows = LATENCY_KEYS.map((key) => [key, ...columns.map(([, latency]) => formatLatency(latency[key]))])
   const parts = [summary.completed > 0 ? renderTable(['', ...columns.map(([name]) => name)], latencyRows) : 'no responses: no latency to report']
   if (summary.corrected) parts.push('corrected: measured from each request\'s intended send time (coordinated omission corrected); from send: from the actual send')
-  const {bytes} = summary
-  const throughput = [
-    ['requests', String(summary.requests)],
-    ['completed', String(summary.completed)],
-    ['errors', String(summary.errors)],
-    ['in flight at the end', String(summary.inFlight)],
-    ['duration', formatDuration(summary.durationMs)],
-    ['req/s', summary.rps.toFixed(1)],
-    ['bytes sent', `${formatBytes(bytes.sent)} (${formatBytes(bytes.sentPerSecond)}/s)`],
-    ['bytes received', `${formatBytes(bytes.received)} (${formatBytes(bytes.receivedPerSecond)}/s)`],
-  ]
-  if (summary.tls) throughput.push(['TLS handshakes', `${summary.tls.handshakes} (${summary.tls.resumed} resumed)`])
-  if (summary.startedAt && summary.endedAt) throughput.push(['started', summary.startedAt], ['ended', summary.endedAt])
-  if (report.config.rate !== undefined) {
-    throughput.push(['target req/s', String(report.config.rate)], ['late sends (> 2 ms)', String(summary.late)], ['missed sends', String(summary.missed)])
-  }
+  const throughput = throughputRows(report)
   parts.push(renderTable(['throughput', ''], throughput))
   const statuses = Object.entries(report.status)
   if (statuses.length > 0) parts.push(renderTable(['status', 'responses'], statuses.map(([status, count]) => [status, String(count)])))
@@ -52,8 +36,46 @@ export function renderLoad(report: LoadReport): string {
   }
   if (report.samples.length > 1) parts.push(renderOverTime(report.samples))
   if (summary.completed > 0) parts.push(renderHistogram(report))
+  if (report.comparison) parts.push(renderComparison(report.comparison))
   if (report.interrupted) parts.push('interrupted: the figures cover the run up to Ctrl-C')
   return parts.join('\n')
+}
+
+/** The latency columns: corrected (--rate), from the send, and the TLS handshakes' own. */
+export function latencyColumns(report: LoadReport): [string, Latency][] {
+  const {summary} = report
+  const columns: [string, Latency][] = []
+  if (summary.corrected) columns.push(['corrected', summary.corrected])
+  columns.push([summary.corrected ? 'from send' : 'latency', summary.latency])
+  if (summary.tls) columns.push(['TLS handshake', summary.tls.latency])
+  return columns
+}
+
+/** Counts, req/s, bytes, handshakes, the measured phase's span and, under --rate, the schedule's figures. */
+export function throughputRows(report: LoadReport): string[][] {
+  const {summary} = report
+  const {bytes} = summary
+  const rows = [
+    ['requests', String(summary.requests)],
+    ['completed', String(summary.completed)],
+    ['errors', String(summary.errors)],
+    ['in flight at the end', String(summary.inFlight)],
+    ['duration', formatDuration(summary.durationMs)],
+    ['req/s', summary.rps.toFixed(1)],
+    ['bytes sent', `${formatBytes(bytes.sent)} (${formatBytes(bytes.sentPerSecond)}/s)`],
+    ['bytes received', `${formatBytes(bytes.received)} (${formatBytes(bytes.receivedPerSecond)}/s)`],
+  ]
+  if (summary.tls) rows.push(['TLS handshakes', `${summary.tls.handshakes} (${summary.tls.resumed} resumed)`])
+  if (summary.startedAt && summary.endedAt) rows.push(['started', summary.startedAt], ['ended', summary.endedAt])
+  if (report.config.rate !== undefined) {
+    rows.push(['target req/s', String(report.config.rate)], ['late sends (> 2 ms)', String(summary.late)], ['missed sends', String(summary.missed)])
+  }
+  return rows
+}
+
+/** This run against the baseline, figure by figure, and the verdict line last. */
+function renderComparison(comparison: Comparison): string {
+  return [renderTable([`against ${comparison.baseline}`, 'baseline', 'this run', 'change', ''], comparisonRows(comparison)), comparison.verdict].join('\n')
 }
 
 /** req/s and p99 of each second as sparklines (seconds grouped when there are more than fit a line). */

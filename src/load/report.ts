@@ -1,3 +1,4 @@
+import type {Comparison} from './compare.js'
 import {figuresOf, samplesOf} from './figures.js'
 import type {Figures, Sample} from './figures.js'
 import type {Tally} from './tally.js'
@@ -8,7 +9,7 @@ import type {Threshold, ThresholdResult} from './thresholds.js'
 export interface LoadReport {
   /** `loadtest merge` for a merged report; merge reads both back. */
   command: 'loadtest' | 'loadtest merge'
-  /** No threshold breached, and not interrupted. */
+  /** No threshold breached, no regression against --compare, and not interrupted. */
   ok: boolean
   interrupted?: true
   summary: Figures
@@ -21,6 +22,8 @@ export interface LoadReport {
   config: {urls: string[]; workers: number; threads: number; rate?: number; pipelining: number; shards?: number}
   /** The raw figures, histograms in HdrHistogram's compressed base64: what merges. */
   tally: Tally
+  /** With --compare: the difference against the saved run and its verdict. */
+  comparison?: Comparison
 }
 
 export function loadReport(
