@@ -104,10 +104,19 @@ describe('loadtest figures', () => {
     }
   })
 
+  it('responses that arrive after the stop (the drain) land in the last sample', async () => {
+    const url = await serve((_request, response) => setTimeout(() => response.end('ok'), 400))
+    const {samples, summary} = await loadtest([url, '-d', '2s', '-w', '10'])
+    expect(summary.completed).toBeGreaterThanOrEqual(40)
+    expect(samples.reduce((sum, sample) => sum + sample.completed, 0)).toBe(summary.completed)
+  })
+
   it('the table shows the figures and a latency histogram whose counts add up to the responses', async () => {
     const url = await serve((_request, response) => setTimeout(() => response.end(BODY), 1))
-    const run = await fanout(['loadtest', '-q', url, '-n', '400', '-w', '4'])
-    expect(run.code).toBe(0)
+    const run = await fanout(['loadtest', '-q', url, '-n', '400', '-w', '4', '--threshold', 'p97.5<10s', '--threshold', 'min<1us'])
+    expect(run.code).toBe(1) // the new figures gate too: min < 1 µs cannot pass
+    expect(run.stdout).toMatch(/p97\.5<10s\s+\S+\s+✓ pass/)
+    expect(run.stdout).toMatch(/min<1us\s+\S+\s+✗ FAIL/)
     for (const label of ['p2.5', 'p97.5', 'p99.99', 'min', 'bytes sent', 'bytes received', 'started', 'ended']) expect(run.stdout).toContain(label)
     const histogram = run.stdout.split('latency histogram')[1]!
     const counts = [...histogram.matchAll(/\[\s*(\d+)\]/g)].map((match) => Number(match[1]))
