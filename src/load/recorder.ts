@@ -27,7 +27,7 @@ export class Recorder {
   /** Connections opened (TLS or not) and, of the TLS ones, those that resumed an earlier session. */
   connections = 0
   resumed = 0
-  /** Bytes written to and read from the sockets (HTTP/2: frames), warm-up included. */
+  /** Bytes written to and read from the sockets (HTTP/2: frames) in the measured phase (run-load zeroes them after the warm-up). */
   bytesSent = 0
   bytesReceived = 0
 

@@ -71,6 +71,8 @@ function requestOf(url: URL, method: string, options: RequestOptions): Request {
     const colon = header.indexOf(':')
     return [header.slice(0, colon).trim(), header.slice(colon + 1).trim()]
   })
+  // Credentials in the URL are Basic auth, as curl and browsers send them; an explicit -H Authorization wins.
+  if ((url.username || url.password) && !headers.some(([name]) => name.toLowerCase() === 'authorization')) headers.push(['authorization', `Basic ${basicCredentials(url)}`])
   const given = new Set(headers.map(([name]) => name.toLowerCase()))
   const path = `${url.pathname}${url.search}`
   // -H 'Host: …' replaces the URL's host rather than sending a second one (servers answer two with 400).
@@ -95,6 +97,10 @@ function requestOf(url: URL, method: string, options: RequestOptions): Request {
     headers: h2headers,
     ...(options.body ? {body: options.body} : {}),
   }
+}
+
+function basicCredentials(url: URL): string {
+  return Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')
 }
 
 /** `-H "Name: value"`: a bad one (no name, or CR, LF or NUL anywhere) is a UsageError before anything is sent. */

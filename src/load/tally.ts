@@ -4,6 +4,8 @@ import type {Histogram} from 'hdr-histogram-js'
 import type {LoadState} from './load-state.js'
 import {ERROR_KINDS, newHistogram} from './recorder.js'
 import type {ErrorKind} from './recorder.js'
+import {mergeSeconds} from './samples.js'
+import type {Second} from './samples.js'
 
 /**
  * A run's figures in a form that crosses threads and files: counts, and histograms in HdrHistogram's compressed
@@ -28,6 +30,11 @@ export interface Tally {
   bytesReceived: number
   /** `handshake`: TLS handshakes in microseconds (empty over plain TCP). */
   histograms: {latency: string; corrected: string; handshake: string}
+  /** When the measured phase began and ended, in ms since the epoch (files of older versions lack them). */
+  startedAt?: number
+  endedAt?: number
+  /** One row per second of the measured phase. */
+  seconds?: Second[]
 }
 
 /** The figures so far, for progress lines and live metrics. */
@@ -40,8 +47,9 @@ export interface Snapshot {
   errorsByKind: Record<ErrorKind, number>
 }
 
-export function tallyOf(state: LoadState): Tally {
+export function tallyOf(state: LoadState, seconds: Second[]): Tally {
   const {recorder} = state
+  const startedAt = performance.timeOrigin + state.measureFrom
   return {
     measuredMs: state.measuredMs,
     sent: recorder.sent,
@@ -60,6 +68,9 @@ export function tallyOf(state: LoadState): Tally {
       corrected: hdr.encodeIntoCompressedBase64(recorder.corrected),
       handshake: hdr.encodeIntoCompressedBase64(recorder.handshake),
     },
+    startedAt: Math.round(startedAt),
+    endedAt: Math.round(startedAt + state.measuredMs),
+    seconds,
   }
 }
 
@@ -107,6 +118,11 @@ export function mergeTallies(tallies: Tally[]): Tally {
     if (tally.histograms.handshake) handshake.add(decode(tally.histograms.handshake))
   }
   merged.histograms = {latency: hdr.encodeIntoCompressedBase64(latency), corrected: hdr.encodeIntoCompressedBase64(corrected), handshake: hdr.encodeIntoCompressedBase64(handshake)}
+  const starts = tallies.flatMap((tally) => (tally.startedAt === undefined ? [] : [tally.startedAt]))
+  const ends = tallies.flatMap((tally) => (tally.endedAt === undefined ? [] : [tally.endedAt]))
+  if (starts.length > 0) merged.startedAt = Math.min(...starts)
+  if (ends.length > 0) merged.endedAt = Math.max(...ends)
+  merged.seconds = mergeSeconds(tallies.map((tally) => tally.seconds))
   return merged
 }
 

@@ -1,6 +1,7 @@
 import {expect} from 'vitest'
 
 import {fanout} from '../helpers/cli.js'
+import {parseJsonDocument} from '../helpers/json-schema.js'
 import type {CliOptions} from '../helpers/cli.js'
 
 /** The parts of `loadtest --json` the protocol tests read. */
@@ -15,7 +16,7 @@ export interface LoadJson {
 /** `fanout loadtest --json -q …` as a user runs it, its document parsed. */
 export async function loadJson(args: string[], options: CliOptions = {}) {
   const run = await fanout(['loadtest', '--json', '-q', ...args], options)
-  return {...run, report: JSON.parse(run.stdout || 'null') as LoadJson}
+  return {...run, report: (run.stdout ? parseJsonDocument(run.stdout) : null) as LoadJson}
 }
 
 /** Every request sent is accounted for: answered, failed, or still in flight at the end. */
