@@ -126,8 +126,8 @@ describe('fanout loadtest over HTTP/2', () => {
       if (i % 50 === 9) return response.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR)
       response.end('ok')
     })
-    const run = await loadJson([url, '--http2', '-n', '500', '-w', '2', '--streams', '5', '--timeout', '500ms'])
-    expect(run.report.errors.timeout).toMatchObject({count: 10, first: 'no response within 500 ms'})
+    const run = await loadJson([url, '--http2', '-n', '500', '-w', '2', '--streams', '5', '--timeout', '1500ms'])
+    expect(run.report.errors.timeout).toMatchObject({count: 10, first: 'no response within 1500 ms'})
     expect(run.report.errors.reset).toMatchObject({count: 10, first: 'RST_STREAM INTERNAL_ERROR'})
     expect(run.report.summary).toMatchObject({requests: 500, completed: 480})
     expect(seen.sessions).toBe(2) // the connections lived through both
