@@ -3,9 +3,10 @@ import {performance} from 'node:perf_hooks'
 
 import PQueue from 'p-queue'
 
+import {AdaptiveLimit} from './adaptive-limit.js'
 import {abortableSleep, backoffDelay} from './backoff.js'
 import {now} from './clock.js'
-import {TimeoutError, WaveHaltedError, toError} from './errors.js'
+import {TimeoutError, WaveHaltedError, overloadOf, toError} from './errors.js'
 import {Ledger, Status} from './ledger.js'
 import type {ForkJoinOptions, Outcome, Report, Summary, Task, TaskContext} from './types.js'
 
@@ -75,7 +76,19 @@ interface Resume<T> {
 const noop = () => {}
 
 class Run<T, R> {
+  /** The fixed pool size, or with auto workers the most the limit may reach. */
   private readonly workers: number
+  /** With auto workers: the limit, which the lanes follow (see admit and grow). */
+  private readonly limiter: AdaptiveLimit | undefined
+  /** With auto workers: lanes launched in this wave and not retired. */
+  private running = 0
+  /** With auto workers: positions of retired lanes, reused by the next ones launched. */
+  private free: number[] = []
+  private nextPosition = 0
+  /** Whether lanes must ask before each task: auto workers, or a pause for a Retry-After. False for a plain pool. */
+  private admission = false
+  /** A Retry-After from a task: no attempt starts before this clock reading. */
+  private pausedUntil = 0
   private readonly failFast: boolean
   /** Whether attempts run against a deadline: then each gets its own signal, and the sweep runs. */
   private readonly timed: boolean
@@ -110,8 +123,14 @@ class Run<T, R> {
     private readonly task: Task<T, R>,
     private readonly options: ForkJoinOptions<T, R>,
   ) {
-    const {retries = 0, timeoutMs = 0, workers} = options
-    if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a whole number >= 1, got ${workers}`)
+    const {retries = 0, timeoutMs = 0} = options
+    const workers = typeof options.workers === 'number' ? options.workers : options.workers.auto.max
+    if (typeof options.workers === 'object') {
+      this.limiter = new AdaptiveLimit({clock: now, ...options.workers.auto}, options.onLimit)
+      this.admission = true
+    } else if (!Number.isInteger(workers) || workers < 1) {
+      throw new RangeError(`workers must be a whole number >= 1 or {auto: {min, max}}, got ${workers}`)
+    }
     if (typeof timeoutMs === 'number' && !(timeoutMs >= 0)) throw new RangeError(`timeoutMs must be >= 0, got ${timeoutMs}`)
     if (typeof retries === 'number' && !(Number.isInteger(retries) && retries >= 0)) {
       throw new RangeError(`retries must be a whole number >= 0, got ${retries}`)
@@ -164,6 +183,7 @@ class Run<T, R> {
       stopReason: this.stopped ? this.signal.reason : undefined,
       durationMs: performance.now() - started,
     }
+    if (this.limiter) summary.workers = this.limiter.report()
     const {ledger} = this
     if (!ledger) return summary
     let outcomes: Outcome<R>[] | undefined
@@ -211,14 +231,66 @@ class Run<T, R> {
   /** Forks the worker loops for the current wave and waits for all of them: never for the tasks' own promises. */
   private join(): Promise<void> {
     const available = (this.array ? Math.min(this.end, this.array.length) : this.end) - this.next
-    const count = Math.min(this.workers, available)
+    const count = Math.min(this.limiter ? this.limiter.limit : this.workers, available)
     if (count <= 0) return Promise.resolve()
+    this.running = count
+    this.free = []
+    this.nextPosition = count
     return new Promise<void>((resolve, reject) => {
       this.active = count
       this.joined = resolve
       this.crashed = reject
       for (let position = 0; position < count; position++) this.launch(this.lanes[position] ?? this.newLane(position))
     })
+  }
+
+  /** With auto workers, after the limit rose: launches lanes up to it, as long as there are items for them. */
+  private grow(): void {
+    if (this.stopped || this.active === 0 || this.exhausted) return
+    const available = (this.array ? Math.min(this.end, this.array.length) : this.end) - this.next
+    const count = Math.min(this.limiter!.limit - this.running, available)
+    for (let i = 0; i < count; i++) {
+      const position = this.free.pop() ?? this.nextPosition++
+      this.running++
+      this.active++
+      this.launch(this.lanes[position] ?? this.newLane(position))
+    }
+  }
+
+  /**
+   * Before a lane takes its next item, with auto workers or a pause: retires the lane when more are running than
+   * the limit (so in flight never exceeds it, also while it falls), and waits out a Retry-After pause.
+   * Returns false when the lane retired, else when it was let through.
+   */
+  private async admit(lane: Lane): Promise<number | false> {
+    const {limiter} = this
+    if (limiter && this.running > limiter.limit) {
+      this.running--
+      this.free.push(lane.position)
+      return false
+    }
+    let at = now()
+    while (this.pausedUntil > at && !this.stopped) {
+      try {
+        await abortableSleep(this.pausedUntil - at, this.signal)
+      } catch {
+        // Stopped: the lane's next take sees it.
+      }
+      at = now()
+    }
+    if (!limiter && this.pausedUntil <= at) this.admission = false
+    return at
+  }
+
+  /** A failed attempt that carries an overload signal: the limit halves, and a Retry-After pauses every start. */
+  private noteOverload(thrown: unknown): void {
+    const overload = overloadOf(thrown)
+    if (!overload) return
+    this.limiter?.overloaded()
+    if (overload.retryAfterMs > 0) {
+      this.pausedUntil = Math.max(this.pausedUntil, now() + overload.retryAfterMs)
+      this.admission = true
+    }
   }
 
   private newLane(position: number): Lane {
@@ -240,6 +312,11 @@ class Run<T, R> {
     // across an await is saved and restored at each one, so the item and the rest stay on the lane.
     let started = now()
     for (;;) {
+      if (this.admission) {
+        const admitted = await this.admit(lane)
+        if (admitted === false) return
+        started = admitted
+      }
       let index: number
       if (this.array) {
         index = this.take(lane)
@@ -288,6 +365,7 @@ class Run<T, R> {
 
   private begin(lane: Lane, index: number, item: T): number {
     lane.item = item
+    if (this.limiter) this.limiter.started()
     this.options.onStart?.(index, item)
     return index
   }
@@ -331,13 +409,15 @@ class Run<T, R> {
       return true
     }
     for (;;) {
+      this.noteOverload(thrown)
       if (this.stopped) return settle(Status.cancelled, thrown)
       const error = toError(thrown)
       if (attempt > this.retriesFor(item) || !(this.options.shouldRetry?.(error, attempt) ?? true)) {
         return settle(Status.rejected, error)
       }
       try {
-        await abortableSleep(backoffDelay(attempt, this.options.backoff), this.signal)
+        // A Retry-After is the least wait: the other side said when it can take more.
+        await abortableSleep(Math.max(backoffDelay(attempt, this.options.backoff), this.pausedUntil - now()), this.signal)
       } catch {
         return settle(Status.cancelled, error)
       }
@@ -409,6 +489,12 @@ class Run<T, R> {
   /** Records an outcome. `payload` is the value, the error, or for a task stopped mid-flight what it threw. */
   private settle(index: number, status: Status, payload: unknown, attempts: number, durationMs: number, item: T): void {
     this.ledger?.record(index, status, payload, attempts, durationMs)
+    const {limiter} = this
+    if (limiter && attempts > 0) {
+      const before = limiter.limit
+      limiter.finished()
+      if (limiter.limit > before) this.grow()
+    }
     if (status === Status.fulfilled) {
       this.fulfilled++
     } else if (status === Status.rejected) {
