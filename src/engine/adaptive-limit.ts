@@ -23,7 +23,8 @@
  *   connections, 503, EMFILE…) halves the limit at once, as TCP halves its window on loss, and the limit just below
  *   the one that overloaded becomes a ceiling for the next CEILING_WINDOWS windows, so that probing does not knock
  *   on the same door again straight away. The errors of tasks that were already in flight when it halved tell of
- *   the same overload and are not counted again.
+ *   the same overload and are not counted again. Overload during a try upwards is that try failing: the limit goes
+ *   back to where the try started (which had a whole window without overload), not to half of the try.
  * - Always within [min, max]. The engine never lets more tasks be in flight than the limit: when it falls, tasks
  *   in flight finish and no new ones start until in-flight is below it.
  *
@@ -58,8 +59,8 @@ export interface LimitReport {
   samples: LimitSample[]
 }
 
-/** Fewest completions in a window: fewer say nothing above the noise. */
-const MIN_WINDOW = 16
+/** Fewest completions in a window: fewer say nothing above the noise; more make a slow service's windows seconds long. */
+const MIN_WINDOW = 8
 /** Completions per window, per slot of the limit: two turns of the pool average out most of a window's jitter. */
 const WINDOW_TURNS = 2
 /** Fraction of the time in flight spent waiting beyond which the limit is cut to the working share. */
@@ -159,11 +160,25 @@ export class AdaptiveLimit {
     if (this.echoes > 0) return
     this.ceiling = this.current
     this.ceilingWindows = CEILING_WINDOWS
+    const {trial} = this
     this.trial = undefined
-    this.step = 1
-    this.cooldown = 2
-    this.move(Math.max(this.min, Math.floor(this.current / 2)), this.clock())
     this.echoes = this.inFlight
+    if (trial && this.current > trial.from) {
+      // A try upwards met overload: the try failed, and the limit it started from had none in a whole window.
+      this.fruitless++
+      this.cooldown = Math.min(MAX_COOLDOWN, 2 ** this.fruitless)
+      this.step = 1
+      this.move(trial.from, this.clock())
+      this.warmingUp = true
+      return
+    }
+    this.step = 1
+    this.cooldown = 0
+    this.queued = 0
+    this.move(Math.max(this.min, Math.floor(this.current / 2)), this.clock())
+    // Throughput at the old limit says nothing of the new one; and the window that straddles the cut is not judged.
+    this.baseline = 0
+    this.warmingUp = true
   }
 
   report(): LimitReport {

@@ -7,7 +7,7 @@ import {NamespaceFailure, isTransient} from './failures.js'
 /** A namespace's line in every migrate report: what the work returned, or where it stood when it failed. */
 export type NamespaceResult<V extends object> = Result & Partial<V> & {error?: string}
 
-export type RunOptions<V> = Pick<ForkJoinOptions<string, V>, 'workers' | 'mode' | 'waves' | 'rate' | 'retries' | 'signal' | 'onStart' | 'onSettle'>
+export type RunOptions<V> = Pick<ForkJoinOptions<string, V>, 'workers' | 'mode' | 'waves' | 'rate' | 'retries' | 'signal' | 'onLimit' | 'onStart' | 'onSettle'>
 
 /**
  * Runs `work` for each namespace on the engine and turns the outcomes into the shared envelope. Only failures
@@ -25,7 +25,7 @@ export async function runNamespaces<V extends object>(
     backoff: {initialMs: 500},
   })
   const results = report.outcomes.map((outcome, index) => resultOf(namespaces[index]!, outcome))
-  return envelope(command, results, report.durationMs, options.signal?.aborted ?? false)
+  return envelope(command, results, report.durationMs, options.signal?.aborted ?? false, report.workers)
 }
 
 function resultOf<V extends object>(namespace: string, outcome: Outcome<V>): NamespaceResult<V> {
