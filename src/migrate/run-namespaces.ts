@@ -1,8 +1,8 @@
-import {forkJoin} from '../engine/index.js'
+import {forkJoin, markOverload} from '../engine/index.js'
 import type {ForkJoinOptions, Outcome} from '../engine/index.js'
 import {envelope, round, statusOf} from '../report/envelope.js'
 import type {Envelope, Result} from '../report/envelope.js'
-import {NamespaceFailure, isTransient} from './failures.js'
+import {NamespaceFailure, isOverload, isTransient} from './failures.js'
 
 /** A namespace's line in every migrate report: what the work returned, or where it stood when it failed. */
 export type NamespaceResult<V extends object> = Result & Partial<V> & {error?: string}
@@ -19,7 +19,14 @@ export async function runNamespaces<V extends object>(
   work: (namespace: string, signal: AbortSignal) => Promise<V>,
   options: RunOptions<V>,
 ): Promise<Envelope<NamespaceResult<V>>> {
-  const report = await forkJoin(namespaces, (namespace, ctx) => work(namespace, ctx.signal), {
+  const task = async (namespace: string, signal: AbortSignal) => {
+    try {
+      return await work(namespace, signal)
+    } catch (error) {
+      throw isOverload(error) ? markOverload(error as Error) : error
+    }
+  }
+  const report = await forkJoin(namespaces, (namespace, ctx) => task(namespace, ctx.signal), {
     ...options,
     shouldRetry: isTransient,
     backoff: {initialMs: 500},
