@@ -85,8 +85,15 @@ class Run<T, R> {
   /** With auto workers: positions of retired lanes, reused by the next ones launched. */
   private free: number[] = []
   private nextPosition = 0
-  /** Whether lanes must ask before each task: auto workers, or a pause for a Retry-After. False for a plain pool. */
-  private admission = false
+  /**
+   * With auto workers: more lanes run than the limit. The wave's bound is then pulled in to `next`, so that each
+   * lane's next take finds the wave closed and retires (see reopen): the pool's hot path pays nothing for it.
+   */
+  private shrinking = false
+  /** The wave's real bound while `end` is pulled in. */
+  private waveEnd = Number.POSITIVE_INFINITY
+  /** Whether each attempt waits at the gate first: for the rate limit, or a Retry-After pause. */
+  private gated = false
   /** A Retry-After from a task: no attempt starts before this clock reading. */
   private pausedUntil = 0
   private readonly failFast: boolean
@@ -127,7 +134,6 @@ class Run<T, R> {
     const workers = typeof options.workers === 'number' ? options.workers : options.workers.auto.max
     if (typeof options.workers === 'object') {
       this.limiter = new AdaptiveLimit({clock: now, ...options.workers.auto}, options.onLimit)
-      this.admission = true
     } else if (!Number.isInteger(workers) || workers < 1) {
       throw new RangeError(`workers must be a whole number >= 1 or {auto: {min, max}}, got ${workers}`)
     }
@@ -153,6 +159,7 @@ class Run<T, R> {
       this.iterator = (items as AsyncIterable<T>)[Symbol.asyncIterator]()
     }
     if (options.rate) this.queue = new PQueue({interval: options.rate.intervalMs, intervalCap: options.rate.limit})
+    this.gated = this.queue !== undefined
     // Every per-attempt controller and every backoff sleep listens to the one run signal.
     setMaxListeners(0, this.signal)
   }
@@ -236,12 +243,21 @@ class Run<T, R> {
     this.running = count
     this.free = []
     this.nextPosition = count
+    this.shrinking = false
     return new Promise<void>((resolve, reject) => {
       this.active = count
       this.joined = resolve
       this.crashed = reject
       for (let position = 0; position < count; position++) this.launch(this.lanes[position] ?? this.newLane(position))
     })
+  }
+
+  /** With auto workers, after a task settled: the limit learns of it, and lanes are launched when it rose. */
+  private adapt(): void {
+    const limiter = this.limiter!
+    const before = limiter.limit
+    limiter.finished()
+    if (limiter.limit !== before) this.follow()
   }
 
   /** With auto workers, after the limit rose: launches lanes up to it, as long as there are items for them. */
@@ -257,39 +273,50 @@ class Run<T, R> {
     }
   }
 
+  /** With auto workers, after the limit moved: lanes above it are to retire, and lanes are launched when it rose. */
+  private follow(): void {
+    const {limit} = this.limiter!
+    if (this.running > limit) {
+      if (this.shrinking) return
+      this.shrinking = true
+      this.waveEnd = this.end
+      this.end = this.next
+      return
+    }
+    if (this.shrinking) {
+      this.shrinking = false
+      this.end = this.waveEnd
+    }
+    if (limit > this.running) this.grow()
+  }
+
   /**
-   * Before a lane takes its next item, with auto workers or a pause: retires the lane when more are running than
-   * the limit (so in flight never exceeds it, also while it falls), and waits out a Retry-After pause.
-   * Returns false when the lane retired, else when it was let through.
+   * A lane found the wave closed. With auto workers that may be `end` pulled in because the limit fell: then this
+   * lane retires (in flight never exceeds the limit: tasks in flight finish, no new ones start), and once enough
+   * have, the bound is put back. Returns whether the lane may take an item after all (never: it retired).
    */
-  private async admit(lane: Lane): Promise<number | false> {
-    const {limiter} = this
-    if (limiter && this.running > limiter.limit) {
-      this.running--
-      this.free.push(lane.position)
-      return false
+  private reopen(lane: Lane): boolean {
+    if (!this.shrinking) return false
+    this.running--
+    this.free.push(lane.position)
+    if (this.running <= this.limiter!.limit) {
+      this.shrinking = false
+      this.end = this.waveEnd
     }
-    let at = now()
-    while (this.pausedUntil > at && !this.stopped) {
-      try {
-        await abortableSleep(this.pausedUntil - at, this.signal)
-      } catch {
-        // Stopped: the lane's next take sees it.
-      }
-      at = now()
-    }
-    if (!limiter && this.pausedUntil <= at) this.admission = false
-    return at
+    return false
   }
 
   /** A failed attempt that carries an overload signal: the limit halves, and a Retry-After pauses every start. */
   private noteOverload(thrown: unknown): void {
     const overload = overloadOf(thrown)
     if (!overload) return
-    this.limiter?.overloaded()
+    if (this.limiter !== undefined) {
+      this.limiter.overloaded()
+      this.follow()
+    }
     if (overload.retryAfterMs > 0) {
       this.pausedUntil = Math.max(this.pausedUntil, now() + overload.retryAfterMs)
-      this.admission = true
+      this.gated = true
     }
   }
 
@@ -312,21 +339,16 @@ class Run<T, R> {
     // across an await is saved and restored at each one, so the item and the rest stay on the lane.
     let started = now()
     for (;;) {
-      if (this.admission) {
-        const admitted = await this.admit(lane)
-        if (admitted === false) return
-        started = admitted
-      }
       let index: number
       if (this.array) {
         index = this.take(lane)
       } else {
-        index = this.closed() ? -1 : this.accept(lane, this.sync ? this.pullSync() : await this.pull())
+        index = this.closed() && !this.reopen(lane) ? -1 : this.accept(lane, this.sync ? this.pullSync() : await this.pull())
         started = now()
       }
       if (index < 0) return
       try {
-        if (this.queue) started = await this.gate()
+        if (this.gated) started = await this.gate()
         const value = await this.attempt(lane, lane.item as T, index, 1, started)
         if (lane.orphaned) return
         started = this.fulfil(lane, index, value, started)
@@ -347,7 +369,7 @@ class Run<T, R> {
   /** Hands the lane the next item of the array: returns its index, or -1 when there is none for this wave. */
   private take(lane: Lane): number {
     const index = this.next
-    if (this.closed() || index >= this.array!.length) return -1
+    if ((this.closed() && !this.reopen(lane)) || index >= this.array!.length) return -1
     this.next = index + 1
     return this.begin(lane, index, this.array![index]!)
   }
@@ -395,10 +417,19 @@ class Run<T, R> {
     return settled
   }
 
-  /** Waits for the rate limit to allow one more start; returns when that was. */
+  /**
+   * Waits for the rate limit to allow one more start, and out any Retry-After pause; returns when that was.
+   * Rejects with the stop reason when the run stops meanwhile.
+   */
   private async gate(): Promise<number> {
-    await this.queue!.add(noop, {signal: this.signal})
-    return now()
+    if (this.queue) await this.queue.add(noop, {signal: this.signal})
+    let at = now()
+    while (this.pausedUntil > at) {
+      await abortableSleep(this.pausedUntil - at, this.signal)
+      at = now()
+    }
+    if (!this.queue && this.pausedUntil <= at) this.gated = false
+    return at
   }
 
   /**
@@ -425,7 +456,7 @@ class Run<T, R> {
       }
       attempt++
       try {
-        if (this.queue) await this.gate()
+        if (this.gated) await this.gate()
         const value = await this.attempt(lane, item, index, attempt, started)
         if (lane.orphaned) return false
         lane.deadline = 0
@@ -491,12 +522,7 @@ class Run<T, R> {
   /** Records an outcome. `payload` is the value, the error, or for a task stopped mid-flight what it threw. */
   private settle(index: number, status: Status, payload: unknown, attempts: number, durationMs: number, item: T): void {
     this.ledger?.record(index, status, payload, attempts, durationMs)
-    const {limiter} = this
-    if (limiter && attempts > 0) {
-      const before = limiter.limit
-      limiter.finished()
-      if (limiter.limit > before) this.grow()
-    }
+    if (this.limiter !== undefined && attempts > 0) this.adapt()
     if (status === Status.fulfilled) {
       this.fulfilled++
     } else if (status === Status.rejected) {
