@@ -27,6 +27,8 @@ const atLeast = (min: number) => (input: string) => {
 
 export const duration = Flags.custom<number>({helpValue: '<duration>', parse: checked(parseDuration)})
 export const count = Flags.custom<number>({helpValue: '<count>', parse: checked(atLeast(0))})
+/** A count of at least 1 (`8`, `10k`): workers, threads, connections. */
+export const positiveCount = Flags.custom<number>({helpValue: '<count>', parse: checked(atLeast(1))})
 export const rate = Flags.custom<Rate>({helpValue: '<rate>', parse: checked(parseRate)})
 
 /** How far above a command's default pool size `--workers auto` may go when no MAX is given. */

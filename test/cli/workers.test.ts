@@ -8,6 +8,7 @@ import {UsageError} from '../../src/cli/errors.js'
 import {parseWorkers} from '../../src/cli/values.js'
 import {Progress} from '../../src/report/progress.js'
 import {fanout} from '../helpers/cli.js'
+import {parseJsonDocument} from '../helpers/json-schema.js'
 
 const targets = (n: number) => Array.from({length: n}, (_, i) => ['-t', `t${i}`]).flat()
 
@@ -29,7 +30,7 @@ describe('--workers N | auto | auto:MAX | auto:MIN-MAX', () => {
     expect(text.code, text.stderr).toBe(0)
     expect(text.stdout).toMatch(/\nworkers: auto, (\d+–\d+|\d+), settled at \d+\n?$/)
     const run = await fanout(['exec', ...targets(40), '-w', 'auto:2-6', '--json', '--', 'true'])
-    const report = JSON.parse(run.stdout)
+    const report = parseJsonDocument(run.stdout)
     // auto:2-6 starts at exec's default (8) held within the bounds: 6.
     expect(report.workers).toMatchObject({auto: true, min: 2, max: 6, initial: 6})
     expect(report.workers.samples[0]).toEqual({atMs: 0, limit: 6})
@@ -37,7 +38,7 @@ describe('--workers N | auto | auto:MAX | auto:MIN-MAX', () => {
     const [low, high] = report.workers.range
     expect(low).toBeGreaterThanOrEqual(2)
     expect(high).toBeLessThanOrEqual(6)
-    const fixed = JSON.parse((await fanout(['exec', ...targets(3), '-w', '4', '--json', '--', 'true'])).stdout)
+    const fixed = parseJsonDocument((await fanout(['exec', ...targets(3), '-w', '4', '--json', '--', 'true'])).stdout)
     expect(fixed.workers).toBeUndefined()
   })
 
@@ -47,7 +48,7 @@ describe('--workers N | auto | auto:MAX | auto:MIN-MAX', () => {
     await fanout(['exec', ...targets(3), '-w', '5', '--metrics-file', join(dir, 'fixed.prom'), '--', 'true'])
     expect(sample(await readFile(join(dir, 'fixed.prom'), 'utf8'))).toBe(5)
     const run = await fanout(['exec', ...targets(20), '-w', 'auto:3-7', '--json', '--metrics-file', join(dir, 'auto.prom'), '--', 'true'])
-    expect(sample(await readFile(join(dir, 'auto.prom'), 'utf8'))).toBe(JSON.parse(run.stdout).workers.final)
+    expect(sample(await readFile(join(dir, 'auto.prom'), 'utf8'))).toBe(parseJsonDocument(run.stdout).workers.final)
   })
 
   it('the progress line shows the current limit', () => {
@@ -75,18 +76,18 @@ describe('exec overload signals', () => {
     const asked = await mkdtemp(join(tmpdir(), 'fanout-ra-'))
     const honoured = await fanout(['exec', '-t', 'a', '--retries', '1', '--retry-after-from-stderr', '--json', ...flaky(asked)])
     expect(honoured.code, honoured.stderr).toBe(0)
-    expect(JSON.parse(honoured.stdout).results[0]).toMatchObject({status: 'succeeded', attempts: 2})
-    expect(JSON.parse(honoured.stdout).results[0].durationMs).toBeGreaterThanOrEqual(1000)
+    expect(parseJsonDocument(honoured.stdout).results[0]).toMatchObject({status: 'succeeded', attempts: 2})
+    expect(parseJsonDocument(honoured.stdout).results[0].durationMs).toBeGreaterThanOrEqual(1000)
     const ignored = await fanout(['exec', '-t', 'a', '--retries', '1', '--json', ...flaky(await mkdtemp(join(tmpdir(), 'fanout-ra-')))])
-    expect(JSON.parse(ignored.stdout).results[0]).toMatchObject({status: 'succeeded', attempts: 2})
-    expect(JSON.parse(ignored.stdout).results[0].durationMs).toBeLessThan(900)
+    expect(parseJsonDocument(ignored.stdout).results[0]).toMatchObject({status: 'succeeded', attempts: 2})
+    expect(parseJsonDocument(ignored.stdout).results[0].durationMs).toBeLessThan(900)
   })
 
   it('--overload-exit-codes: a listed exit code halves an auto limit; a bad list exits 2', async () => {
     const run = await fanout(['exec', '-t', 'a', '-t', 'b', '-t', 'c', '-t', 'd', '-w', 'auto:1-8', '--keep-going', '--overload-exit-codes', '75,22', '--json', '--', 'sh', '-c', `[ {} != a ] || exit 75; sleep 0.3`])
-    const report = JSON.parse(run.stdout)
+    const report = parseJsonDocument(run.stdout)
     expect(report.workers.samples.map((s: {limit: number}) => s.limit)).toEqual([8, 4])
-    const unlisted = JSON.parse((await fanout(['exec', '-t', 'a', '-t', 'b', '-w', 'auto:1-8', '--keep-going', '--overload-exit-codes', '22', '--json', '--', 'sh', '-c', `[ {} != a ] || exit 75`])).stdout)
+    const unlisted = parseJsonDocument((await fanout(['exec', '-t', 'a', '-t', 'b', '-w', 'auto:1-8', '--keep-going', '--overload-exit-codes', '22', '--json', '--', 'sh', '-c', `[ {} != a ] || exit 75`])).stdout)
     expect(unlisted.workers.samples.map((s: {limit: number}) => s.limit)).toEqual([8])
     const bad = await fanout(['exec', '-t', 'a', '--overload-exit-codes', '75,x', '--', 'true'])
     expect(bad.code).toBe(2)

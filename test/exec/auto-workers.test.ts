@@ -7,6 +7,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {fanout} from '../helpers/cli.js'
+import {parseJsonDocument} from '../helpers/json-schema.js'
 import {hasProgram} from '../helpers/system-program.js'
 
 /** A service with `slots` requests served at once, each held `holdMs`; beyond that it answers 503 at once. */
@@ -44,14 +45,14 @@ describe.runIf(hasProgram('curl', 'curl'))('exec --workers auto against a servic
       for (const workers of [String(slots), String(2 * slots)]) {
         const run = await fanout([...common, '-w', workers, ...curl])
         expect(run.code, run.stderr).toBe(0)
-        times.set(workers, JSON.parse(run.stdout).summary.durationMs)
+        times.set(workers, parseJsonDocument(run.stdout).summary.durationMs)
       }
       service.refusals.length = 0
       const started = performance.now()
       const run = await fanout([...common, '-w', 'auto:1-16', ...curl])
       const ended = performance.now()
       expect(run.code, run.stderr).toBe(0)
-      const report = JSON.parse(run.stdout)
+      const report = parseJsonDocument(run.stdout)
       const best = Math.min(...times.values())
       expect(report.summary.durationMs, JSON.stringify({times: [...times], workers: report.workers})).toBeLessThanOrEqual(1.2 * best)
       expect(report.workers).toMatchObject({auto: true, min: 1, max: 16, initial: 8})

@@ -6,6 +6,7 @@ import pg from 'pg'
 import {describe, expect, it} from 'vitest'
 
 import {fanout} from '../helpers/cli.js'
+import {parseJsonDocument} from '../helpers/json-schema.js'
 import {names, postgresBackend} from './backends.js'
 import type {Backend} from './backends.js'
 import {migrateSuite, usageSuite} from './suite.js'
@@ -22,7 +23,7 @@ describe('fanout migrate on PostgreSQL: two runs at once', () => {
       const args = ['migrate', '--database', backend.url, '--dir', 'fixtures/migrations', '-n', namespaces.join(','), '--create-namespaces', '--workers', '4', '--json']
       const runs = await Promise.all([fanout(args), fanout(args)])
       for (const run of runs) expect(run.code, run.stderr).toBe(0)
-      const applied = runs.flatMap((run) => JSON.parse(run.stdout).results).reduce((sum: number, line: {applied: string[]}) => sum + line.applied.length, 0)
+      const applied = runs.flatMap((run) => parseJsonDocument(run.stdout).results).reduce((sum: number, line: {applied: string[]}) => sum + line.applied.length, 0)
       expect(applied).toBe(300)
       const owners = await backend.query<{owners: number}>(namespaces.map((namespace) => `SELECT count(*)::int AS owners FROM ${namespace}.accounts`).join(' UNION ALL '))
       expect(owners.every((row) => row.owners === 1)).toBe(true)
@@ -47,10 +48,10 @@ describe('fanout migrate on PostgreSQL: migrations sent as one query', () => {
       await writeFile(join(migrations, 'V3__v.sql'), 'CREATE TABLE v (id int);\n')
       const result = await fanout(['migrate', '--database', backend.url, '--dir', migrations, '-n', 'm_001,m_002,m_003', '--create-namespaces', '--workers', '2', '--json'])
       expect(result.code).toBe(1)
-      const [slow, failing, queued] = JSON.parse(result.stdout).results
+      const [slow, failing, queued] = parseJsonDocument(result.stdout).results
       expect(failing).toMatchObject({status: 'failed', version: null})
-      expect(failing.error).toMatch(/^V1__t\.sql: division by zero \(SQLSTATE 22012\)/)
-      expect(slow).toMatchObject({status: 'cancelled', version: '1', applied: ['1'], error: 'stopped before its next migration'})
+      expect(failing.error).toMatchObject({code: '22012', message: expect.stringMatching(/^V1__t\.sql: division by zero \(SQLSTATE 22012\)/)})
+      expect(slow).toMatchObject({status: 'cancelled', version: '1', applied: ['1'], error: {code: 'stopped', message: 'stopped before its next migration'}})
       expect(queued).toMatchObject({status: 'cancelled', attempts: 0})
       const [tables] = await backend.query<{t: boolean; u: boolean; history: string[]}>(
         `SELECT to_regclass('m_001.t') IS NOT NULL AS t, to_regclass('m_001.u') IS NOT NULL AS u, (SELECT array_agg(version) FROM m_001.fanout_schema_history) AS history`,
@@ -86,9 +87,9 @@ describe('fanout migrate on PostgreSQL: overload signals for --workers auto', ()
       await writeFile(join(broken, 'V1__typo.sql'), 'SELEC 1;\n')
       const run = (dir: string, extra: string[] = []) =>
         fanout(['migrate', '--database', backend.url, '--dir', dir, '-n', names('o', 3).join(','), '--create-namespaces', '-w', 'auto:1-8', '--keep-going', '--json', ...extra])
-      const limits = (stdout: string) => JSON.parse(stdout).workers.samples.map((sample: {limit: number}) => sample.limit)
+      const limits = (stdout: string) => parseJsonDocument(stdout).workers.samples.map((sample: {limit: number}) => sample.limit)
       const timedOut = await run(slow, ['--timeout', '100ms'])
-      expect(JSON.parse(timedOut.stdout).results[0].error).toContain('statement timeout')
+      expect(parseJsonDocument(timedOut.stdout).results[0].error).toMatchObject({code: '57014', message: expect.stringContaining('statement timeout')})
       expect(limits(timedOut.stdout)).toEqual([8, 4])
       // Another session holds the table: each namespace's LOCK waits 50 ms and gives up with 55P03.
       await backend.query('CREATE TABLE public.busy ()')
@@ -97,13 +98,13 @@ describe('fanout migrate on PostgreSQL: overload signals for --workers auto', ()
       try {
         await holder.query('BEGIN; LOCK TABLE public.busy IN ACCESS EXCLUSIVE MODE')
         const waited = await run(locked)
-        expect(JSON.parse(waited.stdout).results[0].error).toContain('55P03')
+        expect(parseJsonDocument(waited.stdout).results[0].error).toMatchObject({code: '55P03'})
         expect(limits(waited.stdout)).toEqual([8, 4])
       } finally {
         await holder.end()
       }
       const typo = await run(broken)
-      expect(JSON.parse(typo.stdout).results[0].error).toContain('42601')
+      expect(parseJsonDocument(typo.stdout).results[0].error).toMatchObject({code: '42601'})
       expect(limits(typo.stdout)).toEqual([8])
     } finally {
       await Promise.all([backend.close(), ...[slow, locked, broken].map((dir) => rm(dir, {recursive: true, force: true}))])
@@ -120,7 +121,7 @@ describe('fanout migrate on PostgreSQL: overload signals for --workers auto', ()
       const url = new URL(backend.url)
       url.username = role
       const run = await fanout(['migrate', '--database', url.toString(), '--dir', 'fixtures/migrations', '-n', names('c', 12).join(','), '--create-namespaces', '-w', 'auto:1-8', '--retries', '5', '--keep-going', '--json'])
-      const report = JSON.parse(run.stdout)
+      const report = parseJsonDocument(run.stdout)
       expect(report.summary, run.stderr).toMatchObject({succeeded: 12, failed: 0})
       expect(report.results.some((result: {attempts: number}) => result.attempts > 1)).toBe(true)
       expect(report.workers.samples[1].limit).toBe(4)
