@@ -53,6 +53,7 @@ export default class Exec extends FanoutCommand {
     'retry-after-from-stderr': Flags.boolean({
       summary: 'A failed command\'s "Retry-After: N" line on stderr (seconds) pauses every start that long and marks overload.',
     }),
+    all: Flags.boolean({summary: 'List every target in the report, not only the failures, when there are more than 50.'}),
     ...outputFlags,
     ...metricsFlags,
   }
@@ -107,7 +108,7 @@ export default class Exec extends FanoutCommand {
     progress.stop()
     const results = report.outcomes.map((outcome, index) => execResult(targets[index]!, outcome))
     const envelope = execEnvelope(results, report.durationMs, this.interrupted, report.workers)
-    this.report(flags.json ? JSON.stringify(envelope) : renderExecReport(envelope))
+    this.report(flags.json ? JSON.stringify(envelope) : renderExecReport(envelope, {all: flags.all}))
     metrics?.engine.end(report.durationMs, envelope.ok)
     this.finish(exitCodeOf(envelope))
     await this.closeMetrics(metrics)
