@@ -10,15 +10,15 @@ import {LoadMetrics} from '../src/load/metrics.js'
 import {renderLoad} from '../src/load/render.js'
 import {checkDescriptors} from '../src/load/descriptors.js'
 import {protocolPlan} from '../src/load/protocol.js'
-import {finishOutputs, parseTolerance, prepareOutputs} from '../src/load/outputs.js'
+import {compareWith, parseTolerance, prepareOutputs, reportPage} from '../src/load/outputs.js'
 import {loadReport, nothingCompleted} from '../src/load/report.js'
 import {buildRequests, checkHeaders, readTargets} from '../src/load/requests.js'
 import {parseThreshold} from '../src/load/thresholds.js'
 import {runThreads} from '../src/load/threads.js'
 import {ExitCode} from '../src/report/exit-codes.js'
-import {displayUrl} from '../src/report/mask.js'
 import {progressMode} from '../src/report/progress.js'
-import {writeAtomically} from '../src/report/write-file.js'
+import {maskUrl} from '../src/report/mask.js'
+import {checkOutputPath} from '../src/report/write-file.js'
 
 /** The picture and the comparison, as loadtest and loadtest merge take them. */
 export const reportFlags = {
@@ -88,6 +88,7 @@ export default class Loadtest extends FanoutCommand {
       throw new UsageError('--duration and --requests both bound the run; give one: a time (-d 1s) or a count of requests (-n 100)')
     }
     const thresholds = (flags.threshold ?? []).map(parseThreshold)
+    if (flags.output !== undefined) await checkOutputPath('--output', flags.output)
     const lines = (argv as string[]).map((text, index) => ({text, where: `argument ${index + 1}`}))
     if (flags.targets !== undefined) {
       const targets = await readTargets(flags.targets)
@@ -106,7 +107,14 @@ export default class Loadtest extends FanoutCommand {
 
     const metrics = await this.openMetrics(flags)
     const load = metrics && new LoadMetrics(metrics.registry)
-    metrics?.engine.begin(workers)
+    // The shared fanout_tasks_* series count requests here: each request is loadtest's task.
+    const tasks = (snapshot: {completed: number; errors: number; inFlight: number}) => ({
+      succeeded: snapshot.completed,
+      failed: snapshot.errors,
+      inFlight: snapshot.inFlight,
+      queued: plan.requestCount === undefined ? 0 : Math.max(0, plan.requestCount - snapshot.completed - snapshot.errors - snapshot.inFlight),
+    })
+    metrics?.engine.begin(plan.requestCount ?? 0)
     const progress = new LoadProgress('loadtest', undefined, progressMode(flags.quiet))
     progress.totalMs = durationMs
     let tally
@@ -116,20 +124,23 @@ export default class Loadtest extends FanoutCommand {
         onTick: (snapshot) => {
           progress.update(snapshot)
           load?.tick(snapshot)
+          metrics?.engine.sync(tasks(snapshot))
         },
       })
     } finally {
       progress.stop()
     }
-    const config = {urls: requests.map((request) => displayUrl(new URL(request.url))), workers, threads: flags.threads, ...(flags.rate ? {rate: flags.rate} : {}), pipelining: flags.pipelining}
-    const report = await finishOutputs(loadReport('loadtest', tally, config, thresholds, this.interrupted), outputs)
+    const config = {urls: requests.map((request) => maskUrl(request.url)), workers, threads: flags.threads, ...(flags.rate ? {rate: flags.rate} : {}), pipelining: flags.pipelining}
+    const report = compareWith(loadReport('loadtest', tally, config, thresholds, this.interrupted), outputs)
     load?.end(tally)
+    metrics?.engine.sync({...tasks({completed: tally.completed, errors: report.summary.errors, inFlight: 0}), queued: 0})
     metrics?.engine.end(report.summary.durationMs, report.ok)
-    if (flags.output !== undefined) await writeAtomically(flags.output, `${JSON.stringify(report)}\n`)
     this.report(flags.json ? JSON.stringify(report) : renderLoad(report))
     const nothing = this.interrupted ? undefined : nothingCompleted(tally)
     if (nothing) process.stderr.write(`fanout loadtest: ${nothing}\n`)
     this.finish(this.interrupted ? ExitCode.interrupted : report.ok ? ExitCode.ok : ExitCode.failed)
+    if (flags.output !== undefined) await this.writeOutput('--output', flags.output, `${JSON.stringify(report)}\n`)
+    if (flags.report !== undefined) await this.writeOutput('--report', flags.report, await reportPage(report, outputs))
     await this.closeMetrics(metrics)
   }
 }

@@ -4,11 +4,11 @@ import {FanoutCommand} from '../../src/cli/command.js'
 import {outputFlags} from '../../src/cli/flags.js'
 import {renderLoad} from '../../src/load/render.js'
 import {loadReport} from '../../src/load/report.js'
-import {finishOutputs, prepareOutputs, readLoadReport} from '../../src/load/outputs.js'
+import {compareWith, prepareOutputs, readLoadReport, reportPage} from '../../src/load/outputs.js'
 import {mergeTallies} from '../../src/load/tally.js'
 import {parseThreshold} from '../../src/load/thresholds.js'
 import {ExitCode} from '../../src/report/exit-codes.js'
-import {writeAtomically} from '../../src/report/write-file.js'
+import {checkOutputPath} from '../../src/report/write-file.js'
 import {reportFlags} from '../loadtest.js'
 
 export default class LoadtestMerge extends FanoutCommand {
@@ -36,6 +36,7 @@ export default class LoadtestMerge extends FanoutCommand {
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(LoadtestMerge)
     const thresholds = (flags.threshold ?? []).map(parseThreshold)
+    if (flags.output !== undefined) await checkOutputPath('--output', flags.output)
     const outputs = await prepareOutputs(flags)
     const reports = await Promise.all((argv as string[]).map((file) => readLoadReport(file)))
     const first = reports[0]!
@@ -43,9 +44,10 @@ export default class LoadtestMerge extends FanoutCommand {
     const paced = reports.every((report) => report.config.rate !== undefined)
     const config = {...first.config, shards, rate: paced ? reports.reduce((sum, report) => sum + report.config.rate!, 0) : undefined}
     if (!paced) delete config.rate
-    const merged = await finishOutputs(loadReport('loadtest merge', mergeTallies(reports.map((report) => report.tally)), config, thresholds, false), outputs)
-    if (flags.output !== undefined) await writeAtomically(flags.output, `${JSON.stringify(merged)}\n`)
+    const merged = compareWith(loadReport('loadtest merge', mergeTallies(reports.map((report) => report.tally)), config, thresholds, false), outputs)
     this.report(flags.json ? JSON.stringify(merged) : `${shards} results merged\n${renderLoad(merged)}`)
     this.finish(merged.ok ? ExitCode.ok : ExitCode.failed)
+    if (flags.output !== undefined) await this.writeOutput('--output', flags.output, `${JSON.stringify(merged)}\n`)
+    if (flags.report !== undefined) await this.writeOutput('--report', flags.report, await reportPage(merged, outputs))
   }
 }
