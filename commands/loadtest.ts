@@ -4,7 +4,7 @@ import {Flags} from '@oclif/core'
 
 import {FanoutCommand} from '../src/cli/command.js'
 import {UsageError} from '../src/cli/errors.js'
-import {count, duration, metricsFlags, outputFlags, positiveCount} from '../src/cli/flags.js'
+import {count, duration, fixedWorkers, metricsFlags, outputFlags, positiveCount} from '../src/cli/flags.js'
 import {LoadProgress} from '../src/load/load-progress.js'
 import {LoadMetrics} from '../src/load/metrics.js'
 import {renderLoad} from '../src/load/render.js'
@@ -51,8 +51,8 @@ export default class Loadtest extends FanoutCommand {
   static override usage = 'loadtest URL… [--targets FILE] [flags]'
 
   static override flags = {
-    workers: positiveCount({char: 'w', default: 10, helpValue: '<count>', summary: 'Concurrent workers, one keep-alive connection each.'}),
-    connections: positiveCount({char: 'c', summary: 'The same as --workers (autocannon and wrk call them connections).', exclusive: ['workers'], helpValue: '<count>'}),
+    workers: fixedWorkers({char: 'w', default: 10, summary: 'Concurrent workers, one keep-alive connection each (a number: here the workers are the load).'}),
+    connections: fixedWorkers({char: 'c', summary: 'The same as --workers (autocannon and wrk call them connections).', exclusive: ['workers']}),
     duration: duration({char: 'd', summary: 'How long to measure (after --warmup); the default when --requests is not given.', defaultHelp: async () => '10s'}),
     requests: count({char: 'n', summary: 'Measured requests to send in all (instead of a duration).'}),
     rate: positiveCount({char: 'R', helpValue: '<req/s>', summary: 'A constant arrival rate across all workers, in requests per second (coordinated-omission corrected).'}),
