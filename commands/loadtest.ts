@@ -15,6 +15,11 @@ import {runThreads} from '../src/load/threads.js'
 import {ExitCode} from '../src/report/exit-codes.js'
 import {progressMode} from '../src/report/progress.js'
 import {writeAtomically} from '../src/report/write-file.js'
+import {share} from '../src/shard/assign.js'
+import {shardFlags, shardSpecOf} from '../src/shard/flags.js'
+import {shardName} from '../src/shard/spec.js'
+import type {ShardSpec} from '../src/shard/spec.js'
+import {Sharding, describeShard, stamped} from '../src/shard/stamp.js'
 
 export default class Loadtest extends FanoutCommand {
   static override summary = 'Drive HTTP/1.1 load with a bounded pool of keep-alive workers and report latency you can trust.'
@@ -53,7 +58,8 @@ export default class Loadtest extends FanoutCommand {
     warmup: duration({summary: 'Send for this long first without counting it.', default: 0, defaultHelp: async () => '0'}),
     targets: Flags.string({helpValue: '<file>', summary: 'URLs (or "METHOD URL") one a line, sent round-robin; one origin.'}),
     threshold: Flags.string({multiple: true, helpValue: '<"p99<200ms">', summary: 'A pass/fail gate (repeatable): p50..p99.99|max|mean|stdev < duration, errors|non-2xx < N or N%, rps > N.'}),
-    output: Flags.string({char: 'o', helpValue: '<file>', summary: 'Write the full result (JSON, histograms included) here, for loadtest merge.'}),
+    output: Flags.string({char: 'o', helpValue: '<file>', summary: 'Write the full result (JSON, histograms included) here, for fanout merge.'}),
+    ...shardFlags,
     ...outputFlags,
     ...metricsFlags,
   }
@@ -65,14 +71,18 @@ export default class Loadtest extends FanoutCommand {
     if (flags.targets !== undefined) lines.push(...(await readTargets(flags.targets)))
     const body = flags['body-file'] === undefined ? (flags.body === undefined ? undefined : Buffer.from(flags.body)) : await readBody(flags['body-file'])
     const {origin, requests} = buildRequests(lines, {method: flags.method.toUpperCase(), headers: checkHeaders(flags.header ?? []), body})
-    const workers = flags.connections ?? flags.workers
-    const durationMs = flags.requests === undefined ? (flags.duration ?? 10_000) : flags.duration
-    const plan = {origin, requests, workers, durationMs, requestCount: flags.requests, rate: flags.rate, pipelining: flags.pipelining, timeoutMs: flags.timeout || 10_000, warmupMs: flags.warmup}
+    const sharding = new Sharding(shardSpecOf(flags))
+    const given = {workers: flags.connections ?? flags.workers, rate: flags.rate, requests: flags.requests}
+    const {workers, rate, requests: requestCount} = sharding.spec ? shareOf(given, sharding.spec) : given
+    // The input is what goes on the wire: shards of one run send the same requests (method, URL, headers, body).
+    const stamp = sharding.whole([...requests.map((request) => `${request.method} ${request.url}`), ...(flags.header ?? []), body?.toString('base64') ?? ''], requests.length)
+    const durationMs = requestCount === undefined ? (flags.duration ?? 10_000) : flags.duration
+    const plan = {origin, requests, workers, durationMs, requestCount, rate, pipelining: flags.pipelining, timeoutMs: flags.timeout || 10_000, warmupMs: flags.warmup}
 
-    const metrics = await this.openMetrics(flags)
+    const metrics = await this.openMetrics(flags, sharding.spec)
     const load = metrics && new LoadMetrics(metrics.registry)
     metrics?.engine.begin(workers)
-    const progress = new LoadProgress('loadtest', undefined, progressMode(flags.quiet))
+    const progress = new LoadProgress(sharding.label('loadtest'), undefined, progressMode(flags.quiet))
     progress.totalMs = durationMs
     let tally
     try {
@@ -86,14 +96,31 @@ export default class Loadtest extends FanoutCommand {
     } finally {
       progress.stop()
     }
-    const config = {urls: requests.map((request) => request.url), workers, threads: flags.threads, ...(flags.rate ? {rate: flags.rate} : {}), pipelining: flags.pipelining}
-    const report = loadReport(tally, config, thresholds, this.interrupted)
+    const config = {urls: requests.map((request) => request.url), workers, threads: flags.threads, ...(rate ? {rate} : {}), pipelining: flags.pipelining}
+    const report = stamped(loadReport(tally, config, thresholds, this.interrupted), sharding.runId, stamp)
     load?.end(tally)
     metrics?.engine.end(report.summary.durationMs, report.ok)
     if (flags.output !== undefined) await writeAtomically(flags.output, `${JSON.stringify(report)}\n`)
-    this.report(flags.json ? JSON.stringify(report) : renderLoad(report))
+    this.report(flags.json ? JSON.stringify(report) : [renderLoad(report), describeShard(stamp, undefined)].filter(Boolean).join('\n'))
     this.finish(this.interrupted ? ExitCode.interrupted : report.ok ? ExitCode.ok : ExitCode.failed)
     await this.closeMetrics(metrics)
+  }
+}
+
+/**
+ * This shard's part of the load: workers, --rate and --requests split exactly (the remainders to the lowest
+ * indexes), so that the shards together send what one run would. A part that comes out zero is refused.
+ */
+function shareOf(given: {workers: number; rate?: number; requests?: number}, spec: ShardSpec) {
+  const part = (total: number, flag: string) => {
+    const mine = share(total, spec.count, spec.index)
+    if (mine === 0) throw new UsageError(`--shard ${spec.index}/${spec.count}: ${flag} ${total} leaves ${shardName(spec)} nothing; give ${flag} at least ${spec.count} (one for each shard)`)
+    return mine
+  }
+  return {
+    workers: part(given.workers, '--workers'),
+    rate: given.rate === undefined ? undefined : part(given.rate, '--rate'),
+    requests: given.requests === undefined ? undefined : part(given.requests, '--requests'),
   }
 }
 

@@ -26,7 +26,8 @@ export async function readLineFile(file: string, flag: string, holds: string): P
   })
 }
 
-async function readStdin(): Promise<string> {
+/** All of stdin, as text. */
+export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = []
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
   return Buffer.concat(chunks).toString('utf8')

@@ -19,6 +19,8 @@ export interface MetricsOptions {
   pushRequired: boolean
   /** Write the final figures here (atomically), for node_exporter's textfile collector. */
   file?: string
+  /** More of the Pushgateway grouping key: `shard`, so that the shards of one Job do not overwrite each other. */
+  groupings?: Record<string, string>
 }
 
 /**
@@ -88,7 +90,7 @@ export class MetricsSession {
   private async push(url: string): Promise<void> {
     const gateway = new Pushgateway(url, {timeout: 5000}, this.registry)
     try {
-      await gateway.pushAdd({jobName: this.options.pushJob ?? `fanout_${this.command.replaceAll(' ', '_')}`, groupings: {instance: hostname()}})
+      await gateway.pushAdd({jobName: this.options.pushJob ?? `fanout_${this.command.replaceAll(' ', '_')}`, groupings: {instance: hostname(), ...this.options.groupings}})
     } catch (error) {
       const line = `--pushgateway: could not push to ${url} (${(error as Error).message})`
       if (this.options.pushRequired) throw new PushFailed(`${line}; exiting 1 (--push-required)`)

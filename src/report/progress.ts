@@ -27,7 +27,7 @@ export class Progress {
   detail: (() => string) | undefined
 
   constructor(
-    private readonly label: string,
+    protected readonly label: string,
     private readonly total: number | undefined,
     mode: ProgressMode,
     stream: NodeJS.WriteStream = process.stderr,
