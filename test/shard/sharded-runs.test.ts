@@ -1,17 +1,22 @@
+import {spawn} from 'node:child_process'
 import {mkdtemp, writeFile} from 'node:fs/promises'
 import {createServer} from 'node:http'
 import type {Server} from 'node:http'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
 
 import * as hdr from 'hdr-histogram-js'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {fanout} from '../helpers/cli.js'
+import {shardPositions} from '../../src/shard/assign.js'
+import {fanout, until} from '../helpers/cli.js'
 import type {CliOptions, CliRun} from '../helpers/cli.js'
 import {httpServer} from '../helpers/servers.js'
 import type {TestServer} from '../helpers/servers.js'
 import {names, postgresBackend} from '../migrate/backends.js'
+
+const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
 
 interface Doc {
   command: string
@@ -256,6 +261,37 @@ describe('migrate over shards, on PostgreSQL', () => {
       expect(doc.results.map(outcome)).toEqual(whole.results.map(outcome))
       const applied = await backend.query<{n: number}>(`SELECT count(*)::int AS n FROM (${names('s', 30).map((ns) => `SELECT 1 FROM ${ns}.fanout_schema_history`).join(' UNION ALL ')}) h`)
       expect(applied[0]!.n).toBe(30 * 5)
+    } finally {
+      await backend.close()
+    }
+  })
+
+  it('a shard killed mid-run and started again finds its own namespaces, resumes them, and the merge is whole', async () => {
+    const backend = await postgresBackend()
+    const dir = await mkdtemp(join(tmpdir(), 'fanout-resume-'))
+    try {
+      await writeFile(join(dir, 'V1__t.sql'), 'CREATE TABLE t (id int);')
+      await writeFile(join(dir, 'V2__slow.sql'), 'SELECT pg_sleep(0.4); ALTER TABLE t ADD COLUMN b int;')
+      const tenants = names('r', 18)
+      const resumeArgs = ['migrate', '--database', backend.url, '--dir', dir, '-n', tenants.join(','), '--create-namespaces', '--workers', '1', '--json']
+      const mine = shardPositions(tenants, {index: 1, count: 3, by: 'hash'}).map((position) => tenants[position]!)
+      const others = Promise.all([0, 2].map((index) => fanout(['migrate', '--shard', `${index}/3`, ...resumeArgs.slice(1)])))
+      // Shard 1, killed once it has begun: SIGKILL, no report, as a pod whose node was lost mid-run.
+      const victim = spawn(process.execPath, [BIN, 'migrate', '--shard', '1/3', ...resumeArgs.slice(1)], {stdio: 'ignore'})
+      await until(async () => (await backend.query<{n: number}>('SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = ANY($1)', [mine]))[0]!.n > 0)
+      victim.kill('SIGKILL')
+      const [first, third] = await others
+      const again = await fanout(['migrate', '--shard', '1/3', ...resumeArgs.slice(1)])
+      expect(again.code, again.stderr).toBe(0)
+      const resumed = JSON.parse(again.stdout).results as {target: string; applied: string[]}[]
+      expect(resumed.map((r) => r.target)).toEqual(mine)
+      expect(resumed.some((r) => r.applied.length > 0)).toBe(true) // killed with work left: the rerun did it
+      const merged = await fanout(['merge', '-', '--json'], {input: [first!.stdout, again.stdout, third!.stdout].join('')})
+      expect(merged.code, merged.stderr).toBe(0)
+      const doc = JSON.parse(merged.stdout) as Doc
+      expect(doc.results.map((r) => [r.target, r.version])).toEqual(tenants.map((tenant) => [tenant, '2']))
+      const rows = await backend.query<{n: number}>(`SELECT count(*)::int AS n FROM (${tenants.map((ns) => `SELECT 1 FROM ${ns}.fanout_schema_history`).join(' UNION ALL ')}) h`)
+      expect(rows[0]!.n).toBe(36) // every migration once, whichever process applied it
     } finally {
       await backend.close()
     }
