@@ -3,6 +3,7 @@ import {mkdtemp, writeFile} from 'node:fs/promises'
 import {createServer} from 'node:http'
 import type {Server} from 'node:http'
 import {tmpdir} from 'node:os'
+import {setTimeout as sleep} from 'node:timers/promises'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -123,6 +124,24 @@ describe('exec over shards', () => {
   })
 })
 
+describe('a retried pod', () => {
+  it('its interrupted report is superseded by the whole one of the same shard, and the merge says so', async () => {
+    const args = ['exec', ...Array.from({length: 9}, (_, i) => ['-t', `t${i}`]).flat(), '--keep-going', '--json', '--', 'sh', '-c', 'sleep ${SLOW:-0}']
+    const runs = await shards(args, 3)
+    const stopped = await fanout(['exec', '--shard', '1/3', ...args.slice(1)], {env: {SLOW: '20'}, interruptWhen: sleep(2000)})
+    expect(stopped.code).toBe(130)
+    expect(JSON.parse(stopped.stdout).interrupted).toBe(true)
+    const merged = await fanout(['merge', '-', '--json'], {input: [runs[0]!.stdout, stopped.stdout, runs[1]!.stdout, runs[2]!.stdout].join('')})
+    expect(merged.code, merged.stderr).toBe(0)
+    const doc = JSON.parse(merged.stdout) as Doc & {interrupted?: true}
+    expect(doc.interrupted).toBeUndefined()
+    expect(doc.summary).toMatchObject({total: 9, succeeded: 9})
+    expect(doc.merged!.notes).toEqual(['shard 1/3: stdin:2 (interrupted) superseded by stdin:3'])
+    const alone = await fanout(['merge', '-'], {input: [runs[0]!.stdout, stopped.stdout, runs[2]!.stdout].join('')})
+    expect(alone.code).toBe(130) // only the interrupted report of shard 1: the merged run was interrupted
+  })
+})
+
 describe('healthcheck over shards', () => {
   let server: TestServer
   let urls: string[]
@@ -184,6 +203,13 @@ describe('loadtest over shards', () => {
     expect(doc.summary).toMatchObject({requests: 1000, completed: 1000})
     expect(doc.config.workers).toBe(7)
     expect(hdr.decodeFromCompressedBase64(doc.tally.histograms.latency, 32).totalCount).toBe(1000)
+    if (count !== 3) return
+    const file = join(await mkdtemp(join(tmpdir(), 'fanout-merged-')), 'merged.json')
+    const table = await mergeLogs(runs, ['--output', file])
+    expect(table.stdout).toMatch(/^merged 3 of 3 shards \(by hash\) · input sha256:/)
+    const again = await fanout(['merge', file, '--json'])
+    expect(again.code, again.stderr).toBe(0)
+    expect(JSON.parse(again.stdout).summary).toMatchObject({requests: 1000, completed: 1000}) // --output merges again
   })
 
   it('--rate splits exactly; a shard left nothing is exit 2', async () => {
