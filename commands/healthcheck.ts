@@ -5,7 +5,7 @@ import {UsageError} from '../src/cli/errors.js'
 import {count, duration, engineFlags, metricsFlags, modeOf, outputFlags} from '../src/cli/flags.js'
 import {abortableSleep} from '../src/engine/index.js'
 import {formatDuration} from '../src/cli/values.js'
-import {checksFromUrls, displayUrl, readUrlFile} from '../src/health/check.js'
+import {checksFromUrls, readUrlFile} from '../src/health/check.js'
 import type {Check, CheckDefaults} from '../src/health/check.js'
 import {loadCheckFile} from '../src/health/check-file.js'
 import {checkAll} from '../src/health/check-all.js'
@@ -17,8 +17,9 @@ import type {HealthResult} from '../src/health/result.js'
 import {statusOf} from '../src/report/envelope.js'
 import type {Envelope} from '../src/report/envelope.js'
 import {ExitCode} from '../src/report/exit-codes.js'
+import {maskUrl} from '../src/report/mask.js'
 import {Progress, progressMode} from '../src/report/progress.js'
-import {writeAtomically} from '../src/report/write-file.js'
+import {checkOutputPath} from '../src/report/write-file.js'
 import {shardFlags, shardSpecOf} from '../src/shard/flags.js'
 import {Sharding, describeShard, stamped} from '../src/shard/stamp.js'
 import type {ShardStamp} from '../src/shard/stamp.js'
@@ -80,7 +81,8 @@ export default class Healthcheck extends FanoutCommand {
     }
     const sharding = new Sharding(shardSpecOf(flags))
     const given = await this.checks(argv as string[], flags.file, defaults, flags.condition ?? [])
-    const {items: checks, stamp} = sharding.take(given.checks, (check) => check.name, given.checks.map((check) => displayUrl(check.url)))
+    const {items: checks, stamp} = sharding.take(given.checks, (check) => check.name, given.checks.map((check) => maskUrl(check.url)))
+    if (flags.output !== undefined) await checkOutputPath('--output', flags.output)
     const format: Format = flags.json ? 'json' : (flags.format as Format)
     const options = {
       workers: flags.workers,
@@ -158,7 +160,8 @@ export default class Healthcheck extends FanoutCommand {
     else if (options.format === 'prometheus') text = (await renderPrometheus(report)).trimEnd()
     else if (previous && !options.live && !options.output) text = changes(previous, report).join('\n')
     else text = [renderHealth(report, {all: options.all}), describeShard(options.stamp, report.results.length)].filter(Boolean).join('\n')
-    if (options.output) return writeAtomically(options.output, `${text}\n`)
+    // A report that cannot be written to --output goes to stdout rather than nowhere.
+    if (options.output && (await this.writeOutput('--output', options.output, `${text}\n`))) return
     if (options.live) process.stdout.write('\u001B[2J\u001B[H') // redraw in place
     this.report(text)
   }

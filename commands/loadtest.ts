@@ -4,7 +4,7 @@ import {Flags} from '@oclif/core'
 
 import {FanoutCommand} from '../src/cli/command.js'
 import {UsageError} from '../src/cli/errors.js'
-import {count, duration, metricsFlags, outputFlags} from '../src/cli/flags.js'
+import {count, duration, metricsFlags, outputFlags, positiveCount} from '../src/cli/flags.js'
 import {LoadProgress} from '../src/load/load-progress.js'
 import {LoadMetrics} from '../src/load/metrics.js'
 import {renderLoad} from '../src/load/render.js'
@@ -14,7 +14,8 @@ import {parseThreshold} from '../src/load/thresholds.js'
 import {runThreads} from '../src/load/threads.js'
 import {ExitCode} from '../src/report/exit-codes.js'
 import {progressMode} from '../src/report/progress.js'
-import {writeAtomically} from '../src/report/write-file.js'
+import {maskUrl} from '../src/report/mask.js'
+import {checkOutputPath} from '../src/report/write-file.js'
 import {share} from '../src/shard/assign.js'
 import {shardFlags, shardSpecOf} from '../src/shard/flags.js'
 import {shardName} from '../src/shard/spec.js'
@@ -43,17 +44,17 @@ export default class Loadtest extends FanoutCommand {
   static override usage = 'loadtest URL… [--targets FILE] [flags]'
 
   static override flags = {
-    workers: Flags.integer({char: 'w', min: 1, default: 10, helpValue: '<count>', summary: 'Concurrent workers, one keep-alive connection each.'}),
-    connections: Flags.integer({char: 'c', min: 1, summary: 'The same as --workers (autocannon and wrk call them connections).', exclusive: ['workers'], helpValue: '<count>'}),
+    workers: positiveCount({char: 'w', default: 10, helpValue: '<count>', summary: 'Concurrent workers, one keep-alive connection each.'}),
+    connections: positiveCount({char: 'c', summary: 'The same as --workers (autocannon and wrk call them connections).', exclusive: ['workers'], helpValue: '<count>'}),
     duration: duration({char: 'd', summary: 'How long to measure (after --warmup); the default when --requests is not given.', defaultHelp: async () => '10s'}),
     requests: count({char: 'n', summary: 'Measured requests to send in all (instead of a duration).', exclusive: ['duration']}),
-    rate: Flags.integer({char: 'R', min: 1, helpValue: '<req/s>', summary: 'A constant arrival rate across all workers, in requests per second (coordinated-omission corrected).'}),
-    threads: Flags.integer({min: 1, default: 1, helpValue: '<count>', summary: 'Worker threads, each with a share of the workers (to use more than one core).'}),
+    rate: positiveCount({char: 'R', helpValue: '<req/s>', summary: 'A constant arrival rate across all workers, in requests per second (coordinated-omission corrected).'}),
+    threads: positiveCount({ default: 1, helpValue: '<count>', summary: 'Worker threads, each with a share of the workers (to use more than one core).'}),
     method: Flags.string({char: 'm', default: 'GET', summary: 'HTTP method.'}),
     header: Flags.string({char: 'H', multiple: true, helpValue: '<"Name: value">', summary: 'A request header (repeatable).'}),
     body: Flags.string({char: 'b', summary: 'Request body.', exclusive: ['body-file']}),
     'body-file': Flags.string({helpValue: '<file>', summary: 'Request body from a file.'}),
-    pipelining: Flags.integer({min: 1, default: 1, helpValue: '<count>', summary: 'Requests in flight on each connection at once.'}),
+    pipelining: positiveCount({ default: 1, helpValue: '<count>', summary: 'Requests in flight on each connection at once.'}),
     timeout: duration({summary: 'A request without a response this long is an error (timeout); its connection is replaced.', default: 10_000, defaultHelp: async () => '10s'}),
     warmup: duration({summary: 'Send for this long first without counting it.', default: 0, defaultHelp: async () => '0'}),
     targets: Flags.string({helpValue: '<file>', summary: 'URLs (or "METHOD URL") one a line, sent round-robin; one origin.'}),
@@ -67,6 +68,7 @@ export default class Loadtest extends FanoutCommand {
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(Loadtest)
     const thresholds = (flags.threshold ?? []).map(parseThreshold)
+    if (flags.output !== undefined) await checkOutputPath('--output', flags.output)
     const lines = (argv as string[]).map((text, index) => ({text, where: `argument ${index + 1}`}))
     if (flags.targets !== undefined) lines.push(...(await readTargets(flags.targets)))
     const body = flags['body-file'] === undefined ? (flags.body === undefined ? undefined : Buffer.from(flags.body)) : await readBody(flags['body-file'])
@@ -96,13 +98,13 @@ export default class Loadtest extends FanoutCommand {
     } finally {
       progress.stop()
     }
-    const config = {urls: requests.map((request) => request.url), workers, threads: flags.threads, ...(rate ? {rate} : {}), pipelining: flags.pipelining}
-    const report = stamped(loadReport(tally, config, thresholds, this.interrupted), sharding.runId, stamp)
+    const config = {urls: requests.map((request) => maskUrl(request.url)), workers, threads: flags.threads, ...(rate ? {rate} : {}), pipelining: flags.pipelining}
+    const report = stamped(loadReport('loadtest', tally, config, thresholds, this.interrupted), sharding.runId, stamp)
     load?.end(tally)
     metrics?.engine.end(report.summary.durationMs, report.ok)
-    if (flags.output !== undefined) await writeAtomically(flags.output, `${JSON.stringify(report)}\n`)
     this.report(flags.json ? JSON.stringify(report) : [renderLoad(report), describeShard(stamp, undefined)].filter(Boolean).join('\n'))
     this.finish(this.interrupted ? ExitCode.interrupted : report.ok ? ExitCode.ok : ExitCode.failed)
+    if (flags.output !== undefined) await this.writeOutput('--output', flags.output, `${JSON.stringify(report)}\n`)
     await this.closeMetrics(metrics)
   }
 }

@@ -20,7 +20,7 @@ import type {NamespaceResult} from '../src/migrate/run-namespaces.js'
 import {exitCodeOf} from '../src/report/envelope.js'
 import type {Envelope, Result} from '../src/report/envelope.js'
 import {ExitCode} from '../src/report/exit-codes.js'
-import {writeAtomically} from '../src/report/write-file.js'
+import {checkOutputPath} from '../src/report/write-file.js'
 import {readDocuments} from '../src/shard/documents.js'
 import type {Named} from '../src/shard/documents.js'
 import {checkShards} from '../src/shard/merge.js'
@@ -79,16 +79,18 @@ export default class Merge extends FanoutCommand {
     if (sources.length === 0) throw new UsageError('no reports: give the shards\' files, or - to read them from stdin (kubectl logs -l job-name=JOB --tail=-1 | fanout merge -)')
     const format: Format = flags.json ? 'json' : (flags.format as Format)
     const thresholds = (flags.threshold ?? []).map(parseThreshold)
-    const {documents, skipped} = await readDocuments(sources, readStdin)
+    if (flags.output !== undefined) await checkOutputPath('--output', flags.output)
+    const {documents, skipped} = await readDocuments(sources, async () => (await readStdin()).toString('utf8'))
     if (skipped > 0 && !flags.quiet) process.stderr.write(`fanout merge: skipped ${skipped} line${skipped === 1 ? '' : 's'} that are not JSON documents (progress, messages)\n`)
     const command = documents[0]!.document.command
     if (format !== 'table' && format !== 'json' && command !== 'healthcheck') throw new UsageError(`--format ${format} is for healthcheck reports; these are ${command} reports`)
     const options: MergeOptions = {partial: flags.partial, force: flags.force}
     const run = this.merge(command, documents, options, {thresholds, maxFailures: flags['max-failures'], all: flags.all})
     const text = await run.text(format)
-    if (flags.output !== undefined) await writeAtomically(flags.output, `${format === 'table' ? JSON.stringify(run.document) : text}\n`)
-    if (flags.output === undefined || format === 'table') this.report(text)
     this.finish(run.exitCode)
+    // A merged report that cannot be written to --output goes to stdout rather than nowhere.
+    const written = flags.output !== undefined && (await this.writeOutput('--output', flags.output, `${format === 'table' ? JSON.stringify(run.document) : text}\n`))
+    if (!written || format === 'table') this.report(text)
   }
 
   private merge(

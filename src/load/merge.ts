@@ -52,5 +52,5 @@ export function mergeLoadDocuments(documents: LoadDocument[], given: Threshold[]
   }
   const thresholds = given.length > 0 ? given : first.thresholds.map((result) => parseThreshold(result.expression))
   const interrupted = documents.some((document) => document.interrupted)
-  return loadReport(mergeTallies(documents.map((document) => document.tally)), config, thresholds, interrupted)
+  return loadReport('loadtest', mergeTallies(documents.map((document) => document.tally)), config, thresholds, interrupted)
 }

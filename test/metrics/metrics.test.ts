@@ -12,8 +12,10 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startBackends} from '../../fixtures/servers/backends.mjs'
 import type {Backends} from '../../fixtures/servers/backends.mjs'
 import {fanout, until} from '../helpers/cli.js'
+import {parseJsonDocument} from '../helpers/json-schema.js'
 import {closedPort} from '../helpers/servers.js'
 import {hasProgram} from '../helpers/system-program.js'
+import type {Envelope, Result} from '../../src/report/envelope.js'
 
 const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
 
@@ -53,7 +55,7 @@ describe('metrics', () => {
     await sleep(400)
     const later = await settled()
     expect(later).toBeGreaterThan(early)
-    const report = await until(() => (run.out.stdout.endsWith('\n') ? JSON.parse(run.out.stdout) : undefined))
+    const report = await until<Envelope<Result>>(() => (run.out.stdout.endsWith('\n') ? parseJsonDocument(run.out.stdout) : undefined))
     const final = await scrape(address) // the run is over; /metrics lingers
     expect(sample(final, 'fanout_tasks_total{command="exec",outcome="succeeded"}')).toBe(report.summary.succeeded)
     expect(sample(final, 'fanout_tasks_total{command="exec",outcome="failed"}')).toBe(report.summary.failed)
@@ -90,7 +92,7 @@ describe('metrics', () => {
     expect(sample(each, 'fanout_migrations_applied_total{namespace="m_2"}')).toBe(5)
     expect(sample(each, 'fanout_namespace_version{namespace="m_3"}')).toBe(5)
     expect(sample(each, 'fanout_tasks_total{command="migrate",outcome="succeeded"}')).toBe(3)
-  })
+  }, 90_000) // two runs that each open PGlite (seconds apiece on a loaded machine)
 
   it('opens no server when metrics are off', async () => {
     const listens = async (args: string[]) => {
@@ -141,6 +143,19 @@ describe('metrics', () => {
       const pushed = await scrape(`${gatewayUrl}/metrics`)
       const totals = [0, 1].map((shard) => Number(new RegExp(`fanout_tasks_total\\{command="healthcheck",instance="[^"]+",job="sharded",outcome="succeeded",shard="${shard}"\\} (\\d+)`).exec(pushed)?.[1]))
       expect(totals[0]! + totals[1]!).toBe(6) // neither push replaced the other
+    })
+
+    it('a second run replaces the group it pushed (PUT), and a job with a / goes in the @base64 form', async () => {
+      const first = `http://127.0.0.1:${backends.port}/health`
+      const second = `http://127.0.0.1:${backends.port}/health?second`
+      const push = (url: string) => fanout(['healthcheck', url, '--quiet', '--pushgateway', gatewayUrl, '--push-job', 'team/a b', '--push-required'])
+      expect((await push(first)).code).toBe(0)
+      const once = await scrape(`${gatewayUrl}/metrics`)
+      expect(once).toMatch(/probe_success\{instance="[^"]+",job="team\/a b",name="[^"]+\/health",target="[^"]+"\} 1/)
+      expect((await push(second)).code).toBe(0)
+      const twice = (await scrape(`${gatewayUrl}/metrics`)).split('\n').filter((line) => line.startsWith('probe_success{') && line.includes('job="team/a b"'))
+      expect(twice).toHaveLength(1)
+      expect(twice[0]).toContain('?second')
     })
 
     it('a failed push is reported and leaves the exit code alone, unless --push-required', async () => {

@@ -1,9 +1,8 @@
 import {spawn} from 'node:child_process'
-import {mkdtemp, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, readdir, rm, writeFile} from 'node:fs/promises'
 import {createServer} from 'node:http'
 import type {Server} from 'node:http'
 import {tmpdir} from 'node:os'
-import {setTimeout as sleep} from 'node:timers/promises'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -12,6 +11,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {shardPositions} from '../../src/shard/assign.js'
 import {fanout, until} from '../helpers/cli.js'
+import {parseJsonDocument} from '../helpers/json-schema.js'
 import type {CliOptions, CliRun} from '../helpers/cli.js'
 import {httpServer} from '../helpers/servers.js'
 import type {TestServer} from '../helpers/servers.js'
@@ -44,7 +44,7 @@ function mergeLogs(runs: CliRun[], flags: string[] = ['--json']): Promise<CliRun
 }
 
 function docs(runs: CliRun[]): Doc[] {
-  return runs.map((run) => JSON.parse(run.stdout) as Doc)
+  return runs.map((run) => parseJsonDocument<Doc>(run.stdout))
 }
 
 /** Every input position in exactly one shard. */
@@ -73,7 +73,7 @@ describe('exec over shards', () => {
     for (const doc of shardDocs) expect(doc.shard.count).toBe(count)
     const merged = await mergeLogs(runs)
     expect(merged.code, merged.stderr).toBe(1)
-    const doc = JSON.parse(merged.stdout) as Doc
+    const doc = parseJsonDocument(merged.stdout) as Doc
     expect(counts(doc)).toEqual(counts(whole))
     const outcome = (r: Record<string, unknown>) => [r.target, r.status, r.exitCode, r.stdout, r.stderr]
     expect(doc.results.map(outcome)).toEqual(whole.results.map(outcome)) // FANOUT_INDEX is the input position in both
@@ -126,14 +126,20 @@ describe('exec over shards', () => {
 
 describe('a retried pod', () => {
   it('its interrupted report is superseded by the whole one of the same shard, and the merge says so', async () => {
-    const args = ['exec', ...Array.from({length: 9}, (_, i) => ['-t', `t${i}`]).flat(), '--keep-going', '--json', '--', 'sh', '-c', 'sleep ${SLOW:-0}']
+    const started = await mkdtemp(join(tmpdir(), 'fanout-retried-'))
+    const args = ['exec', ...Array.from({length: 9}, (_, i) => ['-t', `t${i}`]).flat(), '--keep-going', '--json', '--', 'sh', '-c', `touch ${started}/{}; sleep \${SLOW:-0}`]
     const runs = await shards(args, 3)
-    const stopped = await fanout(['exec', '--shard', '1/3', ...args.slice(1)], {env: {SLOW: '20'}, interruptWhen: sleep(2000)})
+    const mine = shardPositions(Array.from({length: 9}, (_, i) => `t${i}`), {index: 1, count: 3, by: 'hash'})
+    await rm(started, {recursive: true})
+    await mkdir(started)
+    // Stopped (SIGTERM on eviction, here Ctrl-C) once its commands run: it prints its partial report.
+    const stopped = await fanout(['exec', '--shard', '1/3', ...args.slice(1)], {env: {SLOW: '20'}, interruptWhen: until(async () => (await readdir(started)).length > 0, 20_000)})
+    expect(mine.length).toBeGreaterThan(0)
     expect(stopped.code).toBe(130)
     expect(JSON.parse(stopped.stdout).interrupted).toBe(true)
     const merged = await fanout(['merge', '-', '--json'], {input: [runs[0]!.stdout, stopped.stdout, runs[1]!.stdout, runs[2]!.stdout].join('')})
     expect(merged.code, merged.stderr).toBe(0)
-    const doc = JSON.parse(merged.stdout) as Doc & {interrupted?: true}
+    const doc = parseJsonDocument(merged.stdout) as Doc & {interrupted?: true}
     expect(doc.interrupted).toBeUndefined()
     expect(doc.summary).toMatchObject({total: 9, succeeded: 9})
     expect(doc.merged!.notes).toEqual(['shard 1/3: stdin:2 (interrupted) superseded by stdin:3'])
@@ -163,7 +169,7 @@ describe('healthcheck over shards', () => {
     expectCover(docs(runs), urls.length)
     const merged = await mergeLogs(runs)
     expect(merged.code).toBe(1)
-    const doc = JSON.parse(merged.stdout) as Doc
+    const doc = parseJsonDocument(merged.stdout) as Doc
     expect(counts(doc)).toEqual(counts(whole))
     const outcome = (r: Record<string, unknown>) => [r.name, r.status, r.httpStatus, (r.error as {code?: string})?.code]
     expect(doc.results.map(outcome)).toEqual(whole.results.map(outcome))
@@ -199,7 +205,7 @@ describe('loadtest over shards', () => {
     expect(shardDocs.reduce((sum, doc) => sum + doc.config.workers, 0)).toBe(7)
     const merged = await mergeLogs(runs)
     expect(merged.code, merged.stderr).toBe(0)
-    const doc = JSON.parse(merged.stdout) as {summary: {requests: number; completed: number}; config: {workers: number}; tally: {histograms: {latency: string}}}
+    const doc = parseJsonDocument(merged.stdout) as {summary: {requests: number; completed: number}; config: {workers: number}; tally: {histograms: {latency: string}}}
     expect(doc.summary).toMatchObject({requests: 1000, completed: 1000})
     expect(doc.config.workers).toBe(7)
     expect(hdr.decodeFromCompressedBase64(doc.tally.histograms.latency, 32).totalCount).toBe(1000)
@@ -281,7 +287,7 @@ describe('migrate over shards, on PostgreSQL', () => {
       expectCover(docs(runs), namespaces.length - 1)
       const merged = await mergeLogs(runs)
       expect(merged.code).toBe(0)
-      const doc = JSON.parse(merged.stdout) as Doc
+      const doc = parseJsonDocument(merged.stdout) as Doc
       expect(counts(doc)).toEqual(counts(whole))
       const outcome = (r: Record<string, unknown>) => [r.target, r.status, r.version, r.applied]
       expect(doc.results.map(outcome)).toEqual(whole.results.map(outcome))
@@ -314,14 +320,14 @@ describe('migrate over shards, on PostgreSQL', () => {
       expect(resumed.some((r) => r.applied.length > 0)).toBe(true) // killed with work left: the rerun did it
       const merged = await fanout(['merge', '-', '--json'], {input: [first!.stdout, again.stdout, third!.stdout].join('')})
       expect(merged.code, merged.stderr).toBe(0)
-      const doc = JSON.parse(merged.stdout) as Doc
+      const doc = parseJsonDocument(merged.stdout) as Doc
       expect(doc.results.map((r) => [r.target, r.version])).toEqual(tenants.map((tenant) => [tenant, '2']))
       const rows = await backend.query<{n: number}>(`SELECT count(*)::int AS n FROM (${tenants.map((ns) => `SELECT 1 FROM ${ns}.fanout_schema_history`).join(' UNION ALL ')}) h`)
       expect(rows[0]!.n).toBe(36) // every migration once, whichever process applied it
     } finally {
       await backend.close()
     }
-  })
+  }, 120_000)
 
   it('other migrations are another input: their shards do not merge', async () => {
     const backend = await postgresBackend()
