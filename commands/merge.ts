@@ -1,3 +1,5 @@
+import {randomUUID} from 'node:crypto'
+
 import {Flags} from '@oclif/core'
 
 import {FanoutCommand} from '../src/cli/command.js'
@@ -27,7 +29,7 @@ import {checkShards} from '../src/shard/merge.js'
 import type {Checked, MergeOptions} from '../src/shard/merge.js'
 import {mergeItems} from '../src/shard/merge-items.js'
 import type {ItemDocument} from '../src/shard/merge-items.js'
-import {Sharding, shortDigest, stamped} from '../src/shard/stamp.js'
+import {shortDigest, stamped} from '../src/shard/stamp.js'
 import type {ShardStamp, Stamped} from '../src/shard/stamp.js'
 
 const FORMATS = ['table', 'json', 'junit', 'prometheus'] as const
@@ -160,7 +162,7 @@ export default class Merge extends FanoutCommand {
   /** The merged document: stamped as one unsharded run of the same input, with how it was merged. */
   private document<D extends {command: string}>(report: D, shard: ShardStamp, checked: Checked<Stamped>) {
     const merged = {shards: checked.documents.length, of: checked.count, ...(checked.missing.length > 0 ? {missing: checked.missing} : {}), notes: checked.notes}
-    return {...stamped(report, new Sharding(undefined).runId, shard), merged}
+    return {...stamped(report, randomUUID(), shard), merged}
   }
 }
 
