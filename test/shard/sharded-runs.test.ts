@@ -80,6 +80,13 @@ describe('exec over shards', () => {
     expect(doc.merged).toMatchObject({shards: count, of: count, notes: []})
   })
 
+  it('--shard-by range: consecutive blocks of the input, merged back the same', async () => {
+    const runs = await shards([args[0]!, '--shard-by', 'range', ...args.slice(1)], 3)
+    expect(docs(runs).map((doc) => doc.shard.positions)).toEqual([[0, 1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12, 13], [14, 15, 16, 17, 18, 19, 20]])
+    const merged = parseJsonDocument<Doc>((await mergeLogs(runs)).stdout)
+    expect(merged.results.map((r) => [r.target, r.status, r.stdout])).toEqual(whole.results.map((r) => [r.target, r.status, r.stdout]))
+  })
+
   it('the table says which shard and which input; bad --shard is exit 2 in one line', async () => {
     const run = await fanout(['exec', '-t', 'a', '-t', 'b', '-t', 'c', '--shard', '1/2', '--', 'true'])
     expect(run.stdout).toMatch(/shard 1\/2 \(by hash\) · \d of 3 targets · input sha256:[0-9a-f]{12}…/)
