@@ -244,6 +244,7 @@ describe('loadtest over shards', () => {
     await fanout(['loadtest', url, '-n', '300', '-w', '2', '-o', out('b.json')])
     await fanout(['loadtest', `${url}other`, '-n', '100', '-w', '2', '-o', out('other.json')])
     await fanout(['loadtest', url, '-n', '100', '-w', '2', '-R', '500', '-o', out('paced.json')])
+    await fanout(['loadtest', url, '-n', '100', '-w', '2', '-m', 'POST', '-o', out('post.json')])
     const both = await fanout(['loadtest', 'merge', out('a.json'), out('b.json'), '--json'])
     expect(both.code).toBe(0) // runs side by side of one input add up, as before
     expect(JSON.parse(both.stdout).summary.requests).toBe(500)
@@ -259,6 +260,9 @@ describe('loadtest over shards', () => {
     const urls = await fanout(['merge', out('a.json'), out('other.json')])
     expect(urls.code).toBe(2)
     expect(urls.stderr).toContain(`${out('other.json')} and ${out('a.json')} are runs of different inputs`)
+    const method = await fanout(['merge', out('a.json'), out('post.json')])
+    expect(method.code).toBe(2)
+    expect(method.stderr).toContain(`${out('post.json')} and ${out('a.json')} are runs of different inputs`)
     const pacing = await fanout(['merge', out('a.json'), out('paced.json')])
     expect(pacing.code).toBe(2)
     expect(pacing.stderr).toContain(`${out('paced.json')} is paced (--rate) and ${out('a.json')} unpaced`)
