@@ -70,7 +70,7 @@ async function runRecipe(recipe: Recipe, options: {secrets?: Record<string, stri
   return {pods, merged}
 }
 
-describe('deploy/kubernetes: an Indexed Job for each command', () => {
+describe('deploy/kubernetes: an Indexed Job for each command', {timeout: 120_000}, () => {
   it('every manifest validates against the Kubernetes schemas at its API version (kubernetes-models), and shards as the README says', async () => {
     const found = await recipes()
     expect(found.map((recipe) => recipe.file)).toEqual(['exec.yaml', 'healthcheck.yaml', 'loadtest.yaml', 'migrate.yaml'])

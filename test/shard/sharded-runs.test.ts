@@ -56,7 +56,7 @@ function expectCover(shardDocs: Doc[], total: number): void {
 
 const counts = (doc: Doc) => ({total: doc.summary.total, succeeded: doc.summary.succeeded, failed: doc.summary.failed, cancelled: doc.summary.cancelled})
 
-describe('exec over shards', () => {
+describe('exec over shards', {timeout: 120_000}, () => {
   const targets = [...Array.from({length: 20}, (_, i) => `t${i}`), 't5'] // t5 twice: run twice, as unsharded
   const args = ['exec', ...targets.flatMap((t) => ['-t', t]), '--keep-going', '--json', '--', 'sh', '-c', 'case {} in t3|t11) echo no >&2; exit 4;; esac; echo "{} $FANOUT_INDEX"']
   let whole: Doc
@@ -131,7 +131,7 @@ describe('exec over shards', () => {
   })
 })
 
-describe('a retried pod', () => {
+describe('a retried pod', {timeout: 120_000}, () => {
   it('its interrupted report is superseded by the whole one of the same shard, and the merge says so', async () => {
     const started = await mkdtemp(join(tmpdir(), 'fanout-retried-'))
     const args = ['exec', ...Array.from({length: 9}, (_, i) => ['-t', `t${i}`]).flat(), '--keep-going', '--json', '--', 'sh', '-c', `touch ${started}/{}; sleep \${SLOW:-0}`]
@@ -155,7 +155,7 @@ describe('a retried pod', () => {
   })
 })
 
-describe('healthcheck over shards', () => {
+describe('healthcheck over shards', {timeout: 120_000}, () => {
   let server: TestServer
   let urls: string[]
   let whole: Doc
@@ -191,7 +191,7 @@ describe('healthcheck over shards', () => {
   })
 })
 
-describe('loadtest over shards', () => {
+describe('loadtest over shards', {timeout: 120_000}, () => {
   let url: string
   let server: Server
   beforeAll(async () => {
@@ -272,10 +272,10 @@ describe('loadtest over shards', () => {
     const corrupt = await fanout(['merge', out('a.json'), out('corrupt.json')])
     expect(corrupt.code).toBe(2)
     expect(corrupt.stderr.trim()).toBe(`fanout merge: ${out('corrupt.json')}: its loadtest figures are corrupt (counts or HDR histograms do not read); give the file loadtest --output wrote`)
-  })
+  }, 120_000)
 })
 
-describe('migrate over shards, on PostgreSQL', () => {
+describe('migrate over shards, on PostgreSQL', {timeout: 120_000}, () => {
   const namespaces = [...names('s', 30), 's_001'] // s_001 twice: migrated once, as unsharded
   const args = (url: string) => ['migrate', '--database', url, '--dir', 'fixtures/migrations', '-n', namespaces.join(','), '--create-namespaces', '--workers', '2', '--json']
   let whole: Doc
