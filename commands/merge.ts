@@ -13,6 +13,8 @@ import {renderPrometheus} from '../src/health/prometheus.js'
 import {renderHealth} from '../src/health/render.js'
 import type {HealthResult} from '../src/health/result.js'
 import {checkLoadDocument, loadMergeRules, mergeLoadDocuments} from '../src/load/merge.js'
+import {finishOutputs, prepareOutputs} from '../src/load/outputs.js'
+import type {PreparedOutputs} from '../src/load/outputs.js'
 import type {LoadDocument} from '../src/load/merge.js'
 import {renderLoad} from '../src/load/render.js'
 import {parseThreshold} from '../src/load/thresholds.js'
@@ -26,6 +28,7 @@ import {checkOutputPath} from '../src/report/write-file.js'
 import {readDocuments} from '../src/shard/documents.js'
 import type {Named} from '../src/shard/documents.js'
 import {checkShards} from '../src/shard/merge.js'
+import {reportFlags} from './loadtest.js'
 import type {Checked, MergeOptions} from '../src/shard/merge.js'
 import {mergeItems} from '../src/shard/merge-items.js'
 import type {ItemDocument} from '../src/shard/merge-items.js'
@@ -69,7 +72,8 @@ export default class Merge extends FanoutCommand {
     force: Flags.boolean({summary: 'Merge reports that are not of one run (the same run twice, another input, paced with unpaced); the report says so.'}),
     format: Flags.string({options: [...FORMATS], default: 'table', summary: 'Report format on stdout (or in --output); junit and prometheus for healthcheck.'}),
     output: Flags.string({char: 'o', helpValue: '<file>', summary: 'Write the merged report here (atomically): the JSON document (mergeable again), or junit/prometheus with --format.'}),
-    threshold: Flags.string({multiple: true, helpValue: '<"p99<200ms">', summary: 'loadtest: gates on the merged figures (repeatable); by default the shards\' own.'}),
+    threshold: Flags.string({multiple: true, multipleNonGreedy: true, helpValue: '<"p99<200ms">', summary: 'loadtest: gates on the merged figures (repeatable); by default the shards\' own.'}),
+    ...reportFlags,
     'max-failures': count({summary: 'healthcheck: unhealthy checks tolerated before exiting 1.', default: 0}),
     all: Flags.boolean({summary: 'List every target, not only the exceptions, when there are more than 50.'}),
     ...outputFlags,
@@ -86,8 +90,10 @@ export default class Merge extends FanoutCommand {
     if (skipped > 0 && !flags.quiet) process.stderr.write(`fanout merge: skipped ${skipped} line${skipped === 1 ? '' : 's'} that are not JSON documents (progress, messages)\n`)
     const command = documents[0]!.document.command
     if (format !== 'table' && format !== 'json' && command !== 'healthcheck') throw new UsageError(`--format ${format} is for healthcheck reports; these are ${command} reports`)
+    if (command !== 'loadtest' && (flags.report !== undefined || flags.compare !== undefined)) throw new UsageError(`--report and --compare are for loadtest reports; these are ${command} reports`)
+    const outputs = command === 'loadtest' ? await prepareOutputs(flags) : undefined
     const options: MergeOptions = {partial: flags.partial, force: flags.force}
-    const run = this.merge(command, documents, options, {thresholds, maxFailures: flags['max-failures'], all: flags.all})
+    const run = await this.merge(command, documents, options, {thresholds, maxFailures: flags['max-failures'], all: flags.all, outputs})
     const text = await run.text(format)
     this.finish(run.exitCode)
     // A merged report that cannot be written to --output goes to stdout rather than nowhere.
@@ -95,17 +101,18 @@ export default class Merge extends FanoutCommand {
     if (!written || format === 'table') this.report(text)
   }
 
-  private merge(
+  private async merge(
     command: string,
     documents: Named<Stamped>[],
     options: MergeOptions,
-    settings: {thresholds: ReturnType<typeof parseThreshold>[]; maxFailures: number; all: boolean},
-  ): MergedRun {
+    settings: {thresholds: ReturnType<typeof parseThreshold>[]; maxFailures: number; all: boolean; outputs?: PreparedOutputs},
+  ): Promise<MergedRun> {
     if (command === 'loadtest') {
       const loads = documents as Named<LoadDocument>[]
       for (const {name, document} of loads) checkLoadDocument(document, name)
       const checked = checkShards(loads, loadMergeRules, options)
-      const report = mergeLoadDocuments(checked.documents.map((named) => named.document), settings.thresholds)
+      // --report draws the merged run, --compare judges it against a baseline, as loadtest does a run.
+      const report = await finishOutputs(mergeLoadDocuments(checked.documents.map((named) => named.document), settings.thresholds), settings.outputs!)
       const first = checked.documents[0]!.document.shard
       const document = this.document(report, {...first, index: 0, count: 1}, checked)
       return {

@@ -1,10 +1,11 @@
-import {connect} from 'node:net'
 import type {Socket} from 'node:net'
+import type {TLSSocket} from 'node:tls'
 
-import {errorKindOf} from './recorder.js'
+import {connectionErrorOf} from './recorder.js'
 import type {ErrorKind} from './recorder.js'
 import type {LoadState} from './load-state.js'
 import {ResponseParser} from './response-parser.js'
+import {openConnection} from './tls.js'
 
 const RECONNECT_DELAY_MS = 10
 
@@ -23,6 +24,11 @@ export class Client {
   private head = 0
   private count = 0
   private connected = false
+  /** When the connection being opened was asked for, and when its TCP connection completed (TLS: the handshake's start). */
+  private openedAt = 0
+  private tcpAt = 0
+  /** The last TLS session the server gave: offered on the next connection, to resume it. */
+  private session: Buffer | undefined
   private waiting: NodeJS.Timeout | undefined
   private waitingCounted = false
   private closed = false
@@ -38,32 +44,47 @@ export class Client {
     this.bodiless = new Uint8Array(size)
   }
 
-  /** When the oldest request in flight went out (for the timeout sweep). */
-  get oldestSentAt(): number {
-    return this.count > 0 ? this.sentAt[this.head]! : Number.POSITIVE_INFINITY
+  /**
+   * For the timeout sweep: a connection not yet up (a listener that never accepts, a handshake that never ends) is a
+   * `connect` error; the oldest request in flight without an answer is a `timeout`.
+   */
+  sweep(now: number, timeoutMs: number): void {
+    if (this.socket && !this.connected && now - this.openedAt > timeoutMs) this.fail('connect', `no connection within ${timeoutMs} ms`)
+    else if (this.count > 0 && now - this.sentAt[this.head]! > timeoutMs) this.fail('timeout', `no response within ${timeoutMs} ms`)
   }
 
   start(): void {
     const {origin} = this.state.plan
     const parser = new ResponseParser((status) => this.onResponse(status))
-    const socket = connect({host: origin.host, port: origin.port})
+    const {socket, ready} = openConnection(origin, this.state.tls, this.session)
     socket.setNoDelay(true)
     this.socket = socket
     this.parser = parser
-    socket.on('connect', () => {
+    this.openedAt = performance.now()
+    const recorder = this.state.recorder
+    socket.on('connect', () => (this.tcpAt = performance.now()))
+    socket.on(ready, () => {
       this.connected = true
+      const tls = ready === 'secureConnect'
+      recorder.connected(tls ? Math.round((performance.now() - this.tcpAt) * 1000) : -1, tls && (socket as TLSSocket).isSessionReused())
       this.fill()
     })
+    if (ready === 'secureConnect') socket.on('session', (session: Buffer) => (this.session = session))
     socket.on('data', (chunk: Buffer) => {
+      recorder.bytesReceived += chunk.length
       try {
         parser.execute(chunk)
       } catch (error) {
-        this.fail('parse', (error as Error).message)
+        if (this.socket === socket) this.fail('parse', (error as Error).message)
       }
     })
-    socket.on('error', (error) => this.fail(errorKindOf(error), error.message))
+    socket.on('error', (error) => {
+      const {kind, message} = connectionErrorOf(error, ready === 'secureConnect' && !this.connected)
+      this.fail(kind, message)
+    })
     socket.on('end', () => {
       parser.end()
+      if (this.socket !== socket) return // the response the close ended moved on to a new connection already
       if (this.count > 0) this.fail('reset', 'the server closed the connection with requests in flight')
       else this.drop()
     })
@@ -102,6 +123,7 @@ export class Client {
     if (this.count === 0) this.parser!.bodiless = request.bodiless
     this.count++
     this.state.sent(counted, now - (intendedAt || now))
+    this.state.recorder.bytesSent += request.bytes.length
     this.socket!.write(request.bytes)
   }
 
@@ -111,7 +133,11 @@ export class Client {
     this.count--
     if (this.count > 0) this.parser!.bodiless = this.bodiless[this.head] === 1
     this.state.response(this.counted[at] === 1, status, this.sentAt[at]!, this.intendedAt[at]!)
-    if (this.parser!.closeAfter) return // the server ends the connection: 'end' reconnects
+    if (this.parser!.closeAfter) {
+      // HTTP/1.0 or `Connection: close`: nothing more goes out on this connection; the next request gets a new one.
+      if (this.count === 0) this.drop()
+      return
+    }
     this.fill()
   }
 

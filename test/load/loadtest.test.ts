@@ -124,7 +124,8 @@ describe('fanout loadtest', () => {
     const parse = await loadtest([garbage, '-n', '10', '-w', '1'])
     expect(parse.report.errors.parse!.count).toBe(10)
     for (const run of [refused, reset, timeout, parse]) {
-      expect(run.code).toBe(0) // no threshold given: errors are reported, thresholds decide the exit code
+      expect(run.code).toBe(1) // not one request answered: no success, whatever the thresholds
+      expect(run.stderr).toMatch(/no request completed: \d+ of \d+ failed with (refused|reset|timeout|parse) errors/)
       reconciles(run.report)
     }
   })
