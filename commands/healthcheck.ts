@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {FanoutCommand} from '../src/cli/command.js'
 import {UsageError} from '../src/cli/errors.js'
-import {count, duration, engineFlags, metricsFlags, modeOf, outputFlags} from '../src/cli/flags.js'
+import {count, duration, engineFlags, followLimit, metricsFlags, modeOf, outputFlags} from '../src/cli/flags.js'
 import {abortableSleep} from '../src/engine/index.js'
 import {formatDuration} from '../src/cli/values.js'
 import {checksFromUrls, readUrlFile} from '../src/health/check.js'
@@ -102,6 +102,7 @@ export default class Healthcheck extends FanoutCommand {
       metrics?.engine.begin(checks.length)
       const report = stamped(await checkAll(checks, {
         ...options,
+        onLimit: followLimit(flags.workers, progress, metrics?.engine),
         onStart: metrics?.engine.onStart,
         onSettle: (index, outcome) => {
           progress?.settle(statusOf(outcome))

@@ -4,7 +4,7 @@ import {Flags} from '@oclif/core'
 
 import {FanoutCommand} from '../src/cli/command.js'
 import {UsageError} from '../src/cli/errors.js'
-import {count, duration, metricsFlags, outputFlags, positiveCount} from '../src/cli/flags.js'
+import {count, duration, fixedWorkers, metricsFlags, outputFlags, positiveCount} from '../src/cli/flags.js'
 import {LoadProgress} from '../src/load/load-progress.js'
 import {LoadMetrics} from '../src/load/metrics.js'
 import {renderLoad} from '../src/load/render.js'
@@ -33,12 +33,13 @@ export const reportFlags = {
 }
 
 export default class Loadtest extends FanoutCommand {
-  static override summary = 'Drive HTTP/1.1 load with a bounded pool of keep-alive workers and report latency you can trust.'
+  static override summary = 'Drive HTTP/1.1, HTTPS or HTTP/2 load with a bounded pool of keep-alive workers and report latency you can trust.'
 
   static override description = [
     'Each worker is one keep-alive connection sending requests back to back (or --pipelining at once). Latency is recorded in microseconds in HDR histograms: min, p2.5 to p99.99, max, mean and stdev, in bounded memory whatever the run\'s length.',
     'With --rate, sends follow an even schedule across all workers (not per-second bursts) and latency is measured from each request\'s intended send time — corrected for coordinated omission, with the uncorrected figures beside it; sends that went out late or never are counted.',
-    'Counts reconcile: requests = completed + errors + in flight at the end. Errors are counted by kind (refused, reset, timeout, parse) with the first message of each.',
+    'Counts reconcile: requests = completed + errors + in flight at the end. Errors are counted by kind (refused, connect, tls, reset, timeout, parse) with the first message of each; a run in which no request completed exits 1.',
+    'HTTPS verifies certificates (Node\'s, the system\'s and NODE_EXTRA_CA_CERTS CAs; --ca, --insecure, --cert/--key, --servername). HTTP/2 with --http2 (h2c over http://) or --http auto (ALPN), --streams requests in flight per connection.',
     'Note: -w is workers (connections) here, as in every fanout command; autocannon\'s -w means worker threads, which is --threads here.',
     '--report run.html writes one self-contained HTML page (uPlot inlined, nothing fetched when it is opened). --compare baseline.json prints the difference against a saved run per percentile and req/s with a verdict line, and draws it in the page: a figure worse by more than --tolerance (default 5%: latency up, req/s down) is a regression, and the run exits 1.',
     'Exit codes: 0 done, every threshold met; 1 a threshold breached, a regression against --compare, or no request completed; 2 bad usage (unknown threshold metric, bad URL…); 3 internal error; 130 interrupted (after the partial report).',
@@ -55,8 +56,8 @@ export default class Loadtest extends FanoutCommand {
   static override usage = 'loadtest URL… [--targets FILE] [flags]'
 
   static override flags = {
-    workers: positiveCount({char: 'w', default: 10, helpValue: '<count>', summary: 'Concurrent workers, one keep-alive connection each.'}),
-    connections: positiveCount({char: 'c', summary: 'The same as --workers (autocannon and wrk call them connections).', exclusive: ['workers'], helpValue: '<count>'}),
+    workers: fixedWorkers({char: 'w', default: 10, summary: 'Concurrent workers, one keep-alive connection each (a number: here the workers are the load).'}),
+    connections: fixedWorkers({char: 'c', summary: 'The same as --workers (autocannon and wrk call them connections).', exclusive: ['workers']}),
     duration: duration({char: 'd', summary: 'How long to measure (after --warmup); the default when --requests is not given.', defaultHelp: async () => '10s'}),
     requests: count({char: 'n', summary: 'Measured requests to send in all (instead of a duration).'}),
     rate: positiveCount({char: 'R', helpValue: '<req/s>', summary: 'A constant arrival rate across all workers, in requests per second (coordinated-omission corrected).'}),

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {UsageError} from '../src/cli/errors.js'
-import {count, duration, engineFlags, metricsFlags, modeOf} from '../src/cli/flags.js'
+import {count, duration, engineFlags, followLimit, metricsFlags, modeOf, workersFlag} from '../src/cli/flags.js'
 import {parseCount} from '../src/cli/values.js'
 import {NamespacesCommand, namespaceFlags} from '../src/migrate/command.js'
 import {migrateNamespace} from '../src/migrate/migrate-namespace.js'
@@ -46,6 +46,7 @@ export default class Migrate extends NamespacesCommand {
   static override flags = {
     ...engineFlags({workers: 8, mode: 'fail-fast'}),
     ...namespaceFlags,
+    workers: workersFlag(8, 'Namespaces worked on at once (and the size of the connection pool: with auto, its MAX).'),
     timeout: duration({summary: 'statement_timeout for each migration (0: the server\'s).', default: 0, defaultHelp: async () => '0'}),
     retries: count({summary: 'Extra attempts for a namespace after a passing failure (lost connection, deadlock); a SQL error is not retried.', default: 0}),
     target: Flags.string({helpValue: '<version>', summary: 'Apply migrations up to this version only.'}),
@@ -98,6 +99,7 @@ export default class Migrate extends NamespacesCommand {
     metrics?.engine.begin(namespaces.length)
     const report = await this.across(namespaces, (namespace, signal) => migrateNamespace(db, namespace, {...options, signal}), {
       workers: flags.workers,
+      follow: (progress) => followLimit(flags.workers, progress, metrics?.engine),
       mode: modeOf(flags, 'fail-fast'),
       waves: flags.waves,
       rate: flags.rate,
