@@ -85,9 +85,13 @@ export abstract class FanoutCommand extends Command {
     if (!process.exitCode) process.exitCode = ExitCode.failed
   }
 
-  /** Metrics when the user asked for them (--metrics-addr, --pushgateway), or undefined: then nothing runs. */
-  protected async openMetrics(flags: Parameters<typeof metricsOptions>[0]): Promise<MetricsSession | undefined> {
-    const metrics = await MetricsSession.open(this.commandName, metricsOptions(flags))
+  /**
+   * Metrics when the user asked for them (--metrics-addr, --pushgateway), or undefined: then nothing runs. A shard
+   * pushes under its own grouping key (`shard`), beside the other shards of its Job.
+   */
+  protected async openMetrics(flags: Parameters<typeof metricsOptions>[0], shard?: {index: number; count: number}): Promise<MetricsSession | undefined> {
+    const groupings = shard && shard.count > 1 ? {shard: String(shard.index)} : undefined
+    const metrics = await MetricsSession.open(this.commandName, {...metricsOptions(flags), groupings})
     if (metrics?.address) process.stderr.write(`fanout ${this.commandName}: serving http://${metrics.address}/metrics\n`)
     return metrics
   }
