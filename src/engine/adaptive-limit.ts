@@ -235,6 +235,8 @@ export class AdaptiveLimit {
           this.step *= 2
           this.fruitless = 0
         } else {
+          // The next try goes back up: a cut kept on a noisy window is then undone by the throughput it cost.
+          this.probe = 1
           this.step = 1
         }
         return
