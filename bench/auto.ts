@@ -46,7 +46,8 @@ async function lines(name: string, items: string[]): Promise<string> {
 
 /** One run of the CLI: its report, or an error naming the contender when it did not do all the work. */
 async function run(args: string[], expected: number) {
-  const ran = await runFanout([...args, '--json', '--quiet'])
+  // Before any `--`: what follows it is exec's command.
+  const ran = await runFanout([args[0]!, '--json', '--quiet', ...args.slice(1)])
   const report = JSON.parse(ran.stdout)
   if (report.summary.succeeded !== expected) throw new Error(`${args.join(' ')}: exit ${ran.code}, ${JSON.stringify(report.summary)}`)
   return report as {summary: {durationMs: number}; workers?: {settled: number; range: [number, number]}; results: {attempts: number}[]}
