@@ -4,8 +4,8 @@
  *
  * The reasoning, in the order the limit uses it:
  *
- * - Measure in windows of completions, not of time: a window closes once about one task per slot has completed
- *   (at least MIN_WINDOW), so each holds one full turn of the pool whatever the tasks' latency. Throughput X is
+ * - Measure in windows of completions, not of time: a window closes once about two tasks per slot have completed
+ *   (at least MIN_WINDOW), so each holds two full turns of the pool whatever the tasks' latency. Throughput X is
  *   completions over the window's time; the mean number in flight L is the time-integral of in-flight over it; by
  *   Little's law (L = X·R) the mean time a task spends in flight is R = L / X.
  * - Little's law tells a queue from real work. The lowest R seen (rMin) is what a task costs when nothing waits;
@@ -18,7 +18,10 @@
  *   windows at one limit, and a move is made large enough to stand out of it. A kept move doubles the next step
  *   (slow start: a run far below its best limit gets there in a few windows); a move that gave nothing is undone,
  *   the step falls back to one, and the next try waits twice as many windows as the last (up to MAX_COOLDOWN), so
- *   a settled limit stays still but a service that grew faster is still found.
+ *   a settled limit stays still but a service that grew faster is still found. After a try up that gave nothing
+ *   the next goes down (a run that started above its best limit never saw the service unqueued, so rMin alone
+ *   cannot tell it), and is kept only if it lost less than half of what working slots would have cost; after a
+ *   kept move down the next goes up again, so a cut kept on a noisy window is undone by what it cost.
  * - Overload is stronger evidence than any throughput figure: a task error the domain marks as overload (too many
  *   connections, 503, EMFILE…) halves the limit at once, as TCP halves its window on loss, and the limit just below
  *   the one that overloaded becomes a ceiling for the next CEILING_WINDOWS windows, so that probing does not knock
@@ -74,7 +77,7 @@ const MAX_COOLDOWN = 8
 /** How many windows the limit below an overload stays a ceiling. */
 const CEILING_WINDOWS = 50
 /** Most samples kept of the limit's path. */
-export const MAX_SAMPLES = 256
+const MAX_SAMPLES = 256
 
 export class AdaptiveLimit {
   readonly min: number
