@@ -16,9 +16,14 @@ import {buildRequests, checkHeaders, readTargets} from '../src/load/requests.js'
 import {parseThreshold} from '../src/load/thresholds.js'
 import {runThreads} from '../src/load/threads.js'
 import {ExitCode} from '../src/report/exit-codes.js'
-import {displayUrl} from '../src/report/mask.js'
 import {progressMode} from '../src/report/progress.js'
-import {writeAtomically} from '../src/report/write-file.js'
+import {maskUrl} from '../src/report/mask.js'
+import {checkOutputPath} from '../src/report/write-file.js'
+import {share} from '../src/shard/assign.js'
+import {shardFlags, shardSpecOf} from '../src/shard/flags.js'
+import {shardName} from '../src/shard/spec.js'
+import type {ShardSpec} from '../src/shard/spec.js'
+import {Sharding, describeShard, stamped} from '../src/shard/stamp.js'
 
 /** The picture and the comparison, as loadtest and loadtest merge take them. */
 export const reportFlags = {
@@ -28,12 +33,13 @@ export const reportFlags = {
 }
 
 export default class Loadtest extends FanoutCommand {
-  static override summary = 'Drive HTTP/1.1 load with a bounded pool of keep-alive workers and report latency you can trust.'
+  static override summary = 'Drive HTTP/1.1, HTTPS or HTTP/2 load with a bounded pool of keep-alive workers and report latency you can trust.'
 
   static override description = [
     'Each worker is one keep-alive connection sending requests back to back (or --pipelining at once). Latency is recorded in microseconds in HDR histograms: min, p2.5 to p99.99, max, mean and stdev, in bounded memory whatever the run\'s length.',
     'With --rate, sends follow an even schedule across all workers (not per-second bursts) and latency is measured from each request\'s intended send time — corrected for coordinated omission, with the uncorrected figures beside it; sends that went out late or never are counted.',
-    'Counts reconcile: requests = completed + errors + in flight at the end. Errors are counted by kind (refused, reset, timeout, parse) with the first message of each.',
+    'Counts reconcile: requests = completed + errors + in flight at the end. Errors are counted by kind (refused, connect, tls, reset, timeout, parse) with the first message of each; a run in which no request completed exits 1.',
+    'HTTPS verifies certificates (Node\'s, the system\'s and NODE_EXTRA_CA_CERTS CAs; --ca, --insecure, --cert/--key, --servername). HTTP/2 with --http2 (h2c over http://) or --http auto (ALPN), --streams requests in flight per connection.',
     'Note: -w is workers (connections) here, as in every fanout command; autocannon\'s -w means worker threads, which is --threads here.',
     '--report run.html writes one self-contained HTML page (uPlot inlined, nothing fetched when it is opened). --compare baseline.json prints the difference against a saved run per percentile and req/s with a verdict line, and draws it in the page: a figure worse by more than --tolerance (default 5%: latency up, req/s down) is a regression, and the run exits 1.',
     'Exit codes: 0 done, every threshold met; 1 a threshold breached, a regression against --compare, or no request completed; 2 bad usage (unknown threshold metric, bad URL…); 3 internal error; 130 interrupted (after the partial report).',
@@ -74,8 +80,9 @@ export default class Loadtest extends FanoutCommand {
     cert: Flags.string({helpValue: '<file>', summary: 'A client certificate (PEM) for mutual TLS; with --key.', dependsOn: ['key']}),
     key: Flags.string({helpValue: '<file>', summary: 'The client certificate\'s private key (PEM).', dependsOn: ['cert']}),
     servername: Flags.string({helpValue: '<name>', summary: 'The TLS server name (SNI) and the name the certificate must carry, when it is not the URL\'s host.'}),
-    output: Flags.string({char: 'o', helpValue: '<file>', summary: 'Write the full result (JSON, histograms included) here, for loadtest merge.'}),
+    output: Flags.string({char: 'o', helpValue: '<file>', summary: 'Write the full result (JSON, histograms included) here, for fanout merge.'}),
     ...reportFlags,
+    ...shardFlags,
     ...outputFlags,
     ...metricsFlags,
   }
@@ -87,6 +94,7 @@ export default class Loadtest extends FanoutCommand {
       throw new UsageError('--duration and --requests both bound the run; give one: a time (-d 1s) or a count of requests (-n 100)')
     }
     const thresholds = (flags.threshold ?? []).map(parseThreshold)
+    if (flags.output !== undefined) await checkOutputPath('--output', flags.output)
     const lines = (argv as string[]).map((text, index) => ({text, where: `argument ${index + 1}`}))
     if (flags.targets !== undefined) {
       const targets = await readTargets(flags.targets)
@@ -95,18 +103,22 @@ export default class Loadtest extends FanoutCommand {
     }
     const body = flags['body-file'] === undefined ? (flags.body === undefined ? undefined : Buffer.from(flags.body)) : await readBody(flags['body-file'])
     const {origin, requests} = buildRequests(lines, {method: flags.method.toUpperCase(), headers: checkHeaders(flags.header ?? []), body})
-    const workers = flags.connections ?? flags.workers
+    const sharding = new Sharding(shardSpecOf(flags))
+    const given = {workers: flags.connections ?? flags.workers, rate: flags.rate, requests: flags.requests}
+    const {workers, rate, requests: requestCount} = sharding.spec ? shareOf(given, sharding.spec) : given
+    // The input is what goes on the wire: shards of one run send the same requests (method, URL, headers, body).
+    const stamp = sharding.whole([...requests.map((request) => `${request.method} ${request.url}`), ...(flags.header ?? []), body?.toString('base64') ?? ''], requests.length)
     checkDescriptors(workers)
-    const durationMs = flags.requests === undefined ? (flags.duration ?? 10_000) : flags.duration
+    const durationMs = requestCount === undefined ? (flags.duration ?? 10_000) : flags.duration
     const timeoutMs = flags.timeout || 10_000
     const protocol = await protocolPlan(origin, {...flags, http: flags.http2 ? '2' : flags.http, timeoutMs})
-    const plan = {origin, requests, workers, durationMs, requestCount: flags.requests, rate: flags.rate, pipelining: flags.pipelining, timeoutMs, warmupMs: flags.warmup, ...protocol}
+    const plan = {origin, requests, workers, durationMs, requestCount, rate, pipelining: flags.pipelining, timeoutMs, warmupMs: flags.warmup, ...protocol}
     const outputs = await prepareOutputs(flags)
 
-    const metrics = await this.openMetrics(flags)
+    const metrics = await this.openMetrics(flags, sharding.spec)
     const load = metrics && new LoadMetrics(metrics.registry)
     metrics?.engine.begin(workers)
-    const progress = new LoadProgress('loadtest', undefined, progressMode(flags.quiet))
+    const progress = new LoadProgress(sharding.label('loadtest'), undefined, progressMode(flags.quiet))
     progress.totalMs = durationMs
     let tally
     try {
@@ -120,16 +132,33 @@ export default class Loadtest extends FanoutCommand {
     } finally {
       progress.stop()
     }
-    const config = {urls: requests.map((request) => displayUrl(new URL(request.url))), workers, threads: flags.threads, ...(flags.rate ? {rate: flags.rate} : {}), pipelining: flags.pipelining}
-    const report = await finishOutputs(loadReport('loadtest', tally, config, thresholds, this.interrupted), outputs)
+    const config = {urls: requests.map((request) => maskUrl(request.url)), workers, threads: flags.threads, ...(rate ? {rate} : {}), pipelining: flags.pipelining}
+    const report = stamped(await finishOutputs(loadReport('loadtest', tally, config, thresholds, this.interrupted), outputs), sharding.runId, stamp)
     load?.end(tally)
     metrics?.engine.end(report.summary.durationMs, report.ok)
-    if (flags.output !== undefined) await writeAtomically(flags.output, `${JSON.stringify(report)}\n`)
-    this.report(flags.json ? JSON.stringify(report) : renderLoad(report))
+    this.report(flags.json ? JSON.stringify(report) : [renderLoad(report), describeShard(stamp, undefined)].filter(Boolean).join('\n'))
     const nothing = this.interrupted ? undefined : nothingCompleted(tally)
     if (nothing) process.stderr.write(`fanout loadtest: ${nothing}\n`)
     this.finish(this.interrupted ? ExitCode.interrupted : report.ok ? ExitCode.ok : ExitCode.failed)
+    if (flags.output !== undefined) await this.writeOutput('--output', flags.output, `${JSON.stringify(report)}\n`)
     await this.closeMetrics(metrics)
+  }
+}
+
+/**
+ * This shard's part of the load: workers, --rate and --requests split exactly (the remainders to the lowest
+ * indexes), so that the shards together send what one run would. A part that comes out zero is refused.
+ */
+function shareOf(given: {workers: number; rate?: number; requests?: number}, spec: ShardSpec) {
+  const part = (total: number, flag: string) => {
+    const mine = share(total, spec.count, spec.index)
+    if (mine === 0) throw new UsageError(`--shard ${spec.index}/${spec.count}: ${flag} ${total} leaves ${shardName(spec)} nothing; give ${flag} at least ${spec.count} (one for each shard)`)
+    return mine
+  }
+  return {
+    workers: part(given.workers, '--workers'),
+    rate: given.rate === undefined ? undefined : part(given.rate, '--rate'),
+    requests: given.requests === undefined ? undefined : part(given.requests, '--requests'),
   }
 }
 

@@ -102,7 +102,12 @@ export class LoadState {
 
   nextRequest(): Request {
     const {requests} = this.plan
-    return requests.length === 1 ? requests[0]! : requests[this.next++ % requests.length]!
+    return requests.length === 1 ? requests[0]! : requests[this.nextIndex()]!
+  }
+
+  /** The round-robin's next position in `plan.requests`. */
+  nextIndex(): number {
+    return this.next++ % this.plan.requests.length
   }
 
   sent(counted: boolean, lagMs: number): void {
@@ -119,6 +124,20 @@ export class LoadState {
       this.inFlight--
       const now = performance.now()
       this.recorder.response(status, Math.round((now - sentAt) * 1000), this.interval > 0 ? Math.round((now - intendedAt) * 1000) : -1)
+    }
+    this.idle()
+  }
+
+  /**
+   * A request sent that the server says it never processed (HTTP/2: above a GOAWAY's last stream, REFUSED_STREAM):
+   * it is taken back, to go again on another connection.
+   */
+  unsent(counted: boolean): void {
+    this.outstanding--
+    if (counted) {
+      this.recorder.sent--
+      this.inFlight--
+      this.budget++
     }
     this.idle()
   }

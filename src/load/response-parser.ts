@@ -17,34 +17,24 @@ const LF = 0x0a // lines are found by their LF; the CR before it is trimmed
 const HEAD_END = Buffer.from('\r\n\r\n')
 const MAX_HEAD = 64 * 1024
 const HTTP_1 = Buffer.from('HTTP/1.')
-const spellings = (name: string) => [Buffer.from(`\r\n${name}`), Buffer.from(`\r\n${name.toLowerCase()}`)]
-const CONTENT_LENGTH = spellings('Content-Length:')
-const TRANSFER_ENCODING = spellings('Transfer-Encoding:')
-const CONNECTION_CLOSE = spellings('Connection: close')
+const lower = (name: string) => Buffer.from(name.toLowerCase(), 'latin1')
+const CONTENT_LENGTH = lower('Content-Length:')
+const TRANSFER_ENCODING = lower('Transfer-Encoding:')
+const CONNECTION = lower('Connection:')
+const CLOSE = lower('close')
+
+/** Whether `data` at `at` holds `name` (lower case) in any case: `| 0x20` lowers letters and keeps '-' and ':'. */
+function named(data: Buffer, at: number, name: Buffer): boolean {
+  if (at + name.length > data.length) return false
+  for (let i = 0; i < name.length; i++) if ((data[at + i]! | 0x20) !== name[i]) return false
+  return true
+}
 
 /** `HTTP/1.1 200 …` -> 200, read from the bytes, any three digits from 100 to 999; 0 when it is no HTTP/1.x status line. */
 function statusOf(data: Buffer, at: number): number {
   if (data.length < at + 12 || data.compare(HTTP_1, 0, 7, at, at + 7) !== 0 || data[at + 8] !== 0x20) return 0
   const [a, b, c] = [data[at + 9]! - 48, data[at + 10]! - 48, data[at + 11]! - 48]
   return a >= 1 && a <= 9 && b >= 0 && b <= 9 && c >= 0 && c <= 9 ? a * 100 + b * 10 + c : 0
-}
-
-/** Where one of the header's spellings ends within `head`, or -1. */
-function findIn(head: Buffer, names: Buffer[]): number {
-  for (const name of names) {
-    const at = head.indexOf(name)
-    if (at !== -1) return at + name.length
-  }
-  return -1
-}
-
-/** Whether `head` holds the header (in its usual spellings) more than once: after `found`, or in the other spelling. */
-function repeated(head: Buffer, names: Buffer[], found: number): boolean {
-  for (const name of names) {
-    const at = head.indexOf(name)
-    if (at !== -1 && at + name.length !== found) return true
-  }
-  return head.indexOf(names[0]!, found) !== -1 || head.indexOf(names[1]!, found) !== -1
 }
 
 /** The decimal number after optional blanks at `at`, ending the line; -1 for anything else (a list, a sign). */
@@ -155,26 +145,40 @@ export class ResponseParser {
   }
 
   /**
-   * Reads the head in `data[start, end)`. The usual spellings of the framing headers are found in the bytes; any
-   * other spelling, Transfer-Encoding, or a repeated Content-Length takes the general path through a string.
+   * Reads the head in `data[start, end)` in one pass over its bytes (one JS loop costs less than a Buffer search per
+   * header): the framing headers in any case. Transfer-Encoding, or a Content-Length that is not one number, takes
+   * the general path through a string.
    */
   private head(data: Buffer, start: number, end: number): void {
     const status = statusOf(data, start)
     if (status === 0) throw new ParseError(`not an HTTP/1.x status line: "${data.toString('latin1', start, Math.min(end, start + 40)).split('\r')[0]}"`)
-    const head = data.subarray(start, end + 2) // each header line ends with its CRLF
-    const length = findIn(head, CONTENT_LENGTH)
-    const bytes = length === -1 ? -1 : digitsAt(head, length)
-    if (bytes !== -1 && status >= 200 && findIn(head, TRANSFER_ENCODING) === -1 && !repeated(head, CONTENT_LENGTH, length)) {
-      this.status = status
-      // HTTP/1.0 closes after each response unless it says keep-alive; either way no request follows on it.
-      this.closeAfter = head[7] === 0x30 || findIn(head, CONNECTION_CLOSE) !== -1
-      if (this.bodiless || status === 204 || status === 304) return this.complete()
-      this.remaining = bytes
-      if (this.remaining === 0) return this.complete()
-      this.state = State.fixedBody
-      return
+    let length = -1
+    let general = status < 200
+    // HTTP/1.0 closes after each response unless it says keep-alive; either way no request follows on it.
+    let close = data[start + 7] === 0x30
+    for (let at = start; at < end && !general; at++) {
+      if (data[at] !== LF) continue
+      const first = data[at + 1]! | 0x20
+      if (first === 0x63) {
+        if (named(data, at + 1, CONTENT_LENGTH)) {
+          const value = digitsAt(data, at + 1 + CONTENT_LENGTH.length)
+          // Given twice, or as a list: the general path agrees them or refuses them.
+          if (value === -1 || (length !== -1 && value !== length)) general = true
+          length = value
+        } else if (named(data, at + 1, CONNECTION)) {
+          let from = at + 1 + CONNECTION.length
+          while (data[from] === 0x20 || data[from] === 0x09) from++
+          if (named(data, from, CLOSE)) close = true
+        }
+      } else if (first === 0x74 && named(data, at + 1, TRANSFER_ENCODING)) general = true
     }
-    this.parseHead(head.toString('latin1'))
+    if (general || length === -1) return this.parseHead(data.toString('latin1', start, end + 2))
+    this.status = status
+    this.closeAfter = close
+    if (this.bodiless || status === 204 || status === 304) return this.complete()
+    this.remaining = length
+    if (this.remaining === 0) return this.complete()
+    this.state = State.fixedBody
   }
 
   private parseHead(text: string): void {

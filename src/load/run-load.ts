@@ -1,5 +1,6 @@
 import {abortableSleep, forkLoops} from '../engine/index.js'
 import {Client} from './client.js'
+import {Http2Client} from './http2/client.js'
 import {LoadState} from './load-state.js'
 import type {LoadPlan} from './load-state.js'
 import {Sampler} from './samples.js'
@@ -22,7 +23,7 @@ const DRAIN_MS = 1000
 export async function runLoad(plan: LoadPlan, options: LoadOptions = {}): Promise<Tally> {
   const state = new LoadState(plan)
   const sampler = new Sampler(state)
-  const clients: Client[] = []
+  const clients: (Client | Http2Client)[] = []
   const stop = () => state.stop()
   options.signal?.addEventListener('abort', stop, {once: true})
   const deadline = Number.isFinite(state.deadline) ? setTimeout(stop, state.deadline - performance.now()) : undefined
@@ -36,7 +37,7 @@ export async function runLoad(plan: LoadPlan, options: LoadOptions = {}): Promis
   // Bytes count from the measured phase's start, as every other figure does.
   const warm = plan.warmupMs > 0 ? setTimeout(() => (state.recorder.bytesSent = state.recorder.bytesReceived = 0), plan.warmupMs) : undefined
   const joined = forkLoops(plan.workers, () => new Promise<void>((resolve) => {
-    const client = new Client(state, resolve)
+    const client = plan.http2 ? new Http2Client(state, resolve) : new Client(state, resolve)
     clients.push(client)
     client.start()
   }))

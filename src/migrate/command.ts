@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {FanoutCommand} from '../cli/command.js'
-import {metricsFlags, mostWorkers, outputFlags, positiveCount} from '../cli/flags.js'
+import {mostWorkers, outputFlags, positiveCount} from '../cli/flags.js'
 import type {Workers} from '../engine/index.js'
 import {ExitCode} from '../report/exit-codes.js'
 import {statusOf} from '../report/envelope.js'
@@ -31,7 +31,6 @@ export const namespaceFlags = {
   workers: positiveCount({char: 'w', default: 8, summary: 'Namespaces worked on at once (and the size of the connection pool).'}),
   all: Flags.boolean({summary: 'List every namespace, not only the exceptions, when there are more than 50.'}),
   ...outputFlags,
-  ...metricsFlags,
 }
 
 export type NamespaceFlags = {
@@ -68,9 +67,9 @@ export abstract class NamespacesCommand extends FanoutCommand {
   protected async across<V extends object>(
     namespaces: string[],
     work: (namespace: string, signal: AbortSignal) => Promise<V>,
-    options: RunOptions<V> & {quiet: boolean; detail?: () => string; follow?: (progress: Progress) => ((limit: number) => void) | undefined},
+    options: RunOptions<V> & {quiet: boolean; label?: string; detail?: () => string; follow?: (progress: Progress) => ((limit: number) => void) | undefined},
   ): Promise<Envelope<NamespaceResult<V>>> {
-    const progress = new Progress(this.commandName, namespaces.length, progressMode(options.quiet))
+    const progress = new Progress(options.label ?? this.commandName, namespaces.length, progressMode(options.quiet))
     progress.detail = options.detail
     try {
       return await runNamespaces(this.commandName, namespaces, work, {
