@@ -13,6 +13,8 @@ import {execEnvelope, execResult, renderExecReport} from '../src/exec/report.js'
 import {readTargets} from '../src/exec/targets.js'
 import {exitCodeOf, statusOf} from '../src/report/envelope.js'
 import {Progress, progressMode} from '../src/report/progress.js'
+import {shardFlags, shardSpecOf} from '../src/shard/flags.js'
+import {Sharding, describeShard, stamped} from '../src/shard/stamp.js'
 
 export default class Exec extends FanoutCommand {
   static override summary = 'Run a command once per target, a bounded number at a time, and report each outcome.'
@@ -54,6 +56,7 @@ export default class Exec extends FanoutCommand {
       summary: 'A failed command\'s "Retry-After: N" line on stderr (seconds) pauses every start that long and marks overload.',
     }),
     all: Flags.boolean({summary: 'List every target in the report, not only the failures, when there are more than 50.'}),
+    ...shardFlags,
     ...outputFlags,
     ...metricsFlags,
   }
@@ -62,12 +65,13 @@ export default class Exec extends FanoutCommand {
     const {argv, flags} = await this.parse(Exec)
     const template = argv as string[]
     if (template.length === 0) throw new UsageError('no command: put it after --, e.g. fanout exec --targets FILE -- echo {}')
-    const targets = await readTargets(flags.targets, flags.target)
+    const sharding = new Sharding(shardSpecOf(flags))
+    const {items: targets, stamp} = sharding.take(await readTargets(flags.targets, flags.target), (target) => target)
     const file = await resolveExecutable(template[0]!)
     const overload = {exitCodes: flags['overload-exit-codes'] ?? new Set<number>(), retryAfterFromStderr: flags['retry-after-from-stderr']}
-    const metrics = await this.openMetrics(flags)
+    const metrics = await this.openMetrics(flags, sharding.spec)
     metrics?.engine.begin(targets.length)
-    const progress = new Progress('exec', targets.length, progressMode(flags.quiet))
+    const progress = new Progress(sharding.label('exec'), targets.length, progressMode(flags.quiet))
     const streamTo = (stream: 'stdout' | 'stderr') => (text: string) =>
       (stream === 'stdout' && !flags.json ? process.stdout : process.stderr).write(text)
     const report = await forkJoin<string, ChildResult>(
@@ -81,7 +85,7 @@ export default class Exec extends FanoutCommand {
             signal: ctx.signal,
             timeoutMs: flags.timeout,
             killAfterMs: flags['kill-after'],
-            env: {...process.env, FANOUT_TARGET: target, FANOUT_INDEX: String(ctx.index)},
+            env: {...process.env, FANOUT_TARGET: target, FANOUT_INDEX: String(stamp.positions?.[ctx.index] ?? ctx.index)},
             onOutput: lines && ((stream, chunk) => lines[stream].push(chunk)),
           })
         } catch (error) {
@@ -107,8 +111,8 @@ export default class Exec extends FanoutCommand {
     )
     progress.stop()
     const results = report.outcomes.map((outcome, index) => execResult(targets[index]!, outcome))
-    const envelope = execEnvelope(results, report.durationMs, this.interrupted, report.workers)
-    this.report(flags.json ? JSON.stringify(envelope) : renderExecReport(envelope, {all: flags.all}))
+    const envelope = stamped(execEnvelope(results, report.durationMs, this.interrupted, report.workers), sharding.runId, stamp)
+    this.report(flags.json ? JSON.stringify(envelope) : [renderExecReport(envelope, {all: flags.all}), describeShard(stamp, targets.length)].filter(Boolean).join('\n'))
     metrics?.engine.end(report.durationMs, envelope.ok)
     this.finish(exitCodeOf(envelope))
     await this.closeMetrics(metrics)

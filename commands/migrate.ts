@@ -7,6 +7,8 @@ import {NamespacesCommand, namespaceFlags} from '../src/migrate/command.js'
 import {migrateNamespace} from '../src/migrate/migrate-namespace.js'
 import {parseVersion} from '../src/migrate/migration-files.js'
 import {renderMigrate} from '../src/migrate/render.js'
+import {shardFlags, shardSpecOf} from '../src/shard/flags.js'
+import {Sharding, describeShard, stamped} from '../src/shard/stamp.js'
 
 const waves = Flags.custom<number[]>({
   helpValue: '<1,10>',
@@ -59,18 +61,23 @@ export default class Migrate extends NamespacesCommand {
     // Only migrate changes the fleet; status, validate and repair take no metrics flags.
     ...metricsFlags,
     'metrics-per-namespace': Flags.boolean({summary: 'Label metrics by namespace (one series each; mind the cardinality).'}),
+    ...shardFlags,
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Migrate)
     const target = flags.target === undefined ? undefined : parseVersion(flags.target)
-    const {migrations, namespaces} = await this.prepare(flags)
+    const sharding = new Sharding(shardSpecOf(flags))
+    const prepared = await this.prepare(flags)
+    const {migrations} = prepared
+    // By name, so that a shard resumed after a crash finds the namespaces it had, whatever the others did meanwhile.
+    const {items: namespaces, stamp} = sharding.take(prepared.namespaces, (namespace) => namespace, migrations.map((migration) => `${migration.script} ${migration.checksum}`))
     const transaction = flags.transaction as 'migration' | 'namespace'
     const outside = migrations.find((migration) => !migration.transactional)
     if (transaction === 'namespace' && outside) {
       throw new UsageError(`--transaction namespace cannot include ${outside.script} (-- fanout:no-transaction); use --transaction migration`)
     }
-    const metrics = await this.openMetrics(flags)
+    const metrics = await this.openMetrics(flags, sharding.spec)
     // prom-client (under these modules) is loaded only when a metrics flag is given.
     const migrateMetrics = metrics && new (await import('../src/migrate/metrics.js')).MigrateMetrics(metrics.registry, flags['metrics-per-namespace'])
     let applied = 0
@@ -98,13 +105,16 @@ export default class Migrate extends NamespacesCommand {
       rate: flags.rate,
       retries: flags.retries,
       quiet: flags.quiet,
+      label: sharding.label('migrate'),
       detail: () => `${applied} migration${applied === 1 ? '' : 's'} applied`,
       onStart: metrics?.engine.onStart,
       onSettle: metrics?.engine.onSettle,
     })
     metrics?.engine.end(report.summary.durationMs, report.ok)
     migrateMetrics?.record(report)
-    this.conclude(report, flags.json, () => renderMigrate(report, {dryRun: flags['dry-run'], all: flags.all}), !report.ok)
+    const document = stamped(report, sharding.runId, stamp)
+    const text = () => [renderMigrate(document, {dryRun: flags['dry-run'], all: flags.all}), describeShard(stamp, namespaces.length)].filter(Boolean).join('\n')
+    this.conclude(document, flags.json, text, !report.ok)
     await this.closeMetrics(metrics)
   }
 }

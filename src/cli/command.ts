@@ -86,9 +86,13 @@ export abstract class FanoutCommand extends Command {
     if (!process.exitCode) process.exitCode = ExitCode.failed
   }
 
-  /** Metrics when the user asked for them (--metrics-addr, --pushgateway), or undefined: then nothing runs. */
-  protected async openMetrics(flags: Parameters<typeof metricsOptions>[0]): Promise<MetricsSession | undefined> {
-    const options = metricsOptions(flags)
+  /**
+   * Metrics when the user asked for them (--metrics-addr, --pushgateway), or undefined: then nothing runs. A shard
+   * pushes under its own grouping key (`shard`), beside the other shards of its Job.
+   */
+  protected async openMetrics(flags: Parameters<typeof metricsOptions>[0], shard?: {index: number; count: number}): Promise<MetricsSession | undefined> {
+    const groupings = shard && shard.count > 1 ? {shard: String(shard.index)} : undefined
+    const options = {...metricsOptions(flags), groupings}
     if (!wantsMetrics(options)) return undefined
     const {MetricsSession} = await import('../metrics/session.js')
     const metrics = await MetricsSession.open(this.commandName, options)

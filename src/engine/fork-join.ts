@@ -89,7 +89,7 @@ class Run<T, R> {
   private nextPosition = 0
   /**
    * With auto workers: more lanes run than the limit. The wave's bound is then pulled in to `next`, so that each
-   * lane's next take finds the wave closed and retires (see reopen): the pool's hot path pays nothing for it.
+   * lane's next take finds the wave closed and retires (see ended): the pool's hot path pays nothing for it.
    */
   private shrinking = false
   /** The wave's real bound while `end` is pulled in. */
@@ -294,19 +294,19 @@ class Run<T, R> {
   }
 
   /**
-   * A lane found the wave closed. With auto workers that may be `end` pulled in because the limit fell: then this
-   * lane retires (in flight never exceeds the limit: tasks in flight finish, no new ones start), and once enough
-   * have, the bound is put back. Returns whether the lane may take an item after all (never: it retired).
+   * A lane found no item for it: returns -1. With auto workers the wave may only look closed, `end` pulled in
+   * because the limit fell: then this lane retires (in flight never exceeds the limit: tasks in flight finish, no
+   * new ones start), and once enough have, the bound is put back.
    */
-  private reopen(lane: Lane): boolean {
-    if (!this.shrinking) return false
+  private ended(lane: Lane): -1 {
+    if (!this.shrinking) return -1
     this.running--
     this.free.push(lane.position)
     if (this.running <= this.limiter!.limit) {
       this.shrinking = false
       this.end = this.waveEnd
     }
-    return false
+    return -1
   }
 
   /** A failed attempt that carries an overload signal: the limit halves, and a Retry-After pauses every start. */
@@ -346,7 +346,7 @@ class Run<T, R> {
       if (this.array) {
         index = this.take(lane)
       } else {
-        index = this.closed() && !this.reopen(lane) ? -1 : this.accept(lane, this.sync ? this.pullSync() : await this.pull())
+        index = this.closed() ? this.ended(lane) : this.accept(lane, this.sync ? this.pullSync() : await this.pull())
         started = now()
       }
       if (index < 0) return
@@ -372,7 +372,7 @@ class Run<T, R> {
   /** Hands the lane the next item of the array: returns its index, or -1 when there is none for this wave. */
   private take(lane: Lane): number {
     const index = this.next
-    if ((this.closed() && !this.reopen(lane)) || index >= this.array!.length) return -1
+    if (this.closed() || index >= this.array!.length) return this.ended(lane)
     this.next = index + 1
     return this.begin(lane, index, this.array![index]!)
   }

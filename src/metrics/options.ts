@@ -11,6 +11,8 @@ export interface MetricsOptions {
   pushRequired: boolean
   /** Write the final figures here (atomically), for node_exporter's textfile collector. */
   file?: string
+  /** More of the Pushgateway grouping key: `shard`, so that the shards of one Job do not overwrite each other. */
+  groupings?: Record<string, string>
 }
 
 /** The options from a command's metricsFlags. */

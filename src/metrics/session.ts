@@ -85,7 +85,7 @@ export class MetricsSession {
 
   private async push(url: string, text: string): Promise<void> {
     try {
-      await pushGroup(url, {job: this.options.pushJob ?? `fanout_${this.command.replaceAll(' ', '_')}`, instance: hostname()}, text, this.registry.contentType, 5000)
+      await pushGroup(url, {job: this.options.pushJob ?? `fanout_${this.command.replaceAll(' ', '_')}`, instance: hostname(), ...this.options.groupings}, text, this.registry.contentType, 5000)
     } catch (error) {
       const line = maskCredentials(`--pushgateway: could not push to ${url} (${(error as Error).message})`)
       if (this.options.pushRequired) throw new DeliveryFailed(`${line}; exiting 1 (--push-required)`)

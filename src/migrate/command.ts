@@ -67,9 +67,9 @@ export abstract class NamespacesCommand extends FanoutCommand {
   protected async across<V extends object>(
     namespaces: string[],
     work: (namespace: string, signal: AbortSignal) => Promise<V>,
-    options: RunOptions<V> & {quiet: boolean; detail?: () => string; follow?: (progress: Progress) => ((limit: number) => void) | undefined},
+    options: RunOptions<V> & {quiet: boolean; label?: string; detail?: () => string; follow?: (progress: Progress) => ((limit: number) => void) | undefined},
   ): Promise<Envelope<NamespaceResult<V>>> {
-    const progress = new Progress(this.commandName, namespaces.length, progressMode(options.quiet))
+    const progress = new Progress(options.label ?? this.commandName, namespaces.length, progressMode(options.quiet))
     progress.detail = options.detail
     try {
       return await runNamespaces(this.commandName, namespaces, work, {

@@ -30,7 +30,7 @@ export class Progress {
   workers: number | undefined
 
   constructor(
-    private readonly label: string,
+    protected readonly label: string,
     private readonly total: number | undefined,
     mode: ProgressMode,
     stream: NodeJS.WriteStream = process.stderr,

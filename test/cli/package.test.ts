@@ -10,7 +10,7 @@ import {ROOT} from '../helpers/cli.js'
 import {packagesLoaded} from '../helpers/packages-loaded.js'
 
 const run = promisify(execFile)
-const COMMANDS = ['exec', 'healthcheck', 'loadtest', 'loadtest merge', 'migrate', 'migrate status', 'migrate validate', 'migrate repair']
+const COMMANDS = ['exec', 'healthcheck', 'loadtest', 'merge', 'migrate', 'migrate status', 'migrate validate', 'migrate repair']
 
 let dir: string | undefined
 afterAll(() => dir && rm(dir, {recursive: true, force: true}))

@@ -127,6 +127,14 @@ export class Http2Client extends LoadConnection {
     if (corked) process.nextTick(() => socket.uncork())
   }
 
+  protected override established(): boolean {
+    return this.ready
+  }
+
+  protected override silence(timeoutMs: number): string {
+    return `no HTTP/2 SETTINGS from the server within ${timeoutMs} ms`
+  }
+
   protected sendable(): boolean {
     return this.ready && !this.goingAway && !this.closed && this.count < Math.min(this.capacity, this.maxStreams)
   }
