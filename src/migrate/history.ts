@@ -74,5 +74,5 @@ export function recordSql(namespace: string, migration: Migration, success: bool
   const ms = typeof since === 'number' ? Math.round(since) : `(extract(epoch FROM clock_timestamp() - ${start}) * 1000)::integer`
   const table = historyTable(namespace)
   return `INSERT INTO ${table} (version, installed_rank, description, script, checksum, execution_ms, success)
-VALUES (${quoteLiteral(migration.version)}, (SELECT count(*) + 1 FROM ${table}), ${values.join(', ')}, ${ms}, ${success})`
+VALUES (${quoteLiteral(migration.version!)}, (SELECT count(*) + 1 FROM ${table}), ${values.join(', ')}, ${ms}, ${success})`
 }

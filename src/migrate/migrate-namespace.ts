@@ -47,7 +47,7 @@ async function dryRun(connection: Connection, namespace: string, options: Migrat
   const state = await readState(connection, namespace)
   if (!state.exists && !options.create) throw missing(namespace)
   const plan = checkedPlan(namespace, planFor(options.migrations, state.history, options.target), options.outOfOrder)
-  return {version: plan.version, applied: [], pending: plan.pending.map((migration) => migration.version)}
+  return {version: plan.version, applied: [], pending: plan.pending.map((migration) => migration.version!)}
 }
 
 async function migrateLocked(connection: Connection, namespace: string, options: MigrateOptions): Promise<Migrated> {
@@ -90,7 +90,7 @@ function batchesOf(pending: Migration[], batched: boolean): Migration[][] {
 
 function markApplied(namespace: string, migration: Migration, options: MigrateOptions, progress: Progress): void {
   progress.version = migration.version
-  progress.applied.push(migration.version)
+  progress.applied.push(migration.version!)
   options.onApplied?.(namespace, migration)
 }
 
@@ -150,7 +150,7 @@ async function applyBatch(connection: Connection, namespace: string, batch: Migr
     await connection.exec('ROLLBACK').catch(() => {})
     const committed = batch.length === 1 ? [] : await committedVersions(connection, namespace)
     let failed = 0
-    while (failed < batch.length && committed.includes(batch[failed]!.version)) markApplied(namespace, batch[failed++]!, options, progress)
+    while (failed < batch.length && committed.includes(batch[failed]!.version!)) markApplied(namespace, batch[failed++]!, options, progress)
     if (StopLatch.stopped(error)) throw new NamespaceStopped(progress)
     // All committed: the connection was lost after the last COMMIT was sent.
     const at = Math.min(failed, batch.length - 1)

@@ -16,7 +16,9 @@ export interface Plan {
   outOfOrder: Migration[]
 }
 
-export function planFor(migrations: Migration[], history: Applied[], target?: number[]): Plan {
+export function planFor(files: Migration[], history: Applied[], target?: number[]): Plan {
+  // Repeatable and baseline files are parsed; applying them is work/i11b's history side.
+  const migrations = files.filter((migration) => migration.kind === 'versioned')
   const byVersion = new Map(migrations.map((migration) => [migration.segments.join('.'), migration]))
   const applied = new Set<string>()
   let version: string | null = null
