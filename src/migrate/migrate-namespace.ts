@@ -2,7 +2,7 @@ import type {Connection, Database} from './database.js'
 import {NamespaceFailure, NamespaceStopped} from './failures.js'
 import type {Progress} from './failures.js'
 import {createHistorySql, readState, recordSql} from './history.js'
-import {sqlFor} from './migration-files.js'
+import {sqlFor, statementsFor} from './migration-files.js'
 import type {Migration} from './migration-files.js'
 import {withNamespaceLock} from './namespace-lock.js'
 import {planFor} from './plan.js'
@@ -180,14 +180,26 @@ async function applyOutsideTransaction(connection: Connection, namespace: string
   await connection.exec(`SET search_path TO ${quoteIdent(namespace)}, public${timeout}`)
   const started = performance.now()
   const sql = sqlFor(migration, namespace)
-  let failure: unknown
-  try {
-    await connection.exec(sql)
-  } catch (error) {
-    failure = error
-  }
+  const failure = await runOneByOne(connection, migration, namespace)
   await connection.exec(`RESET search_path; RESET statement_timeout;\n${recordSql(namespace, migration, failure === undefined, performance.now() - started)}`)
   if (failure !== undefined) throw failureOf(failure, migration, sql, 0, progress)
+}
+
+/**
+ * Statement by statement, as Flyway runs a non-transactional migration: several in one query would make PostgreSQL
+ * run them in one implicit transaction, which CREATE INDEX CONCURRENTLY refuses. The error of the failing one gets
+ * a position in the whole file's text (its own, or its first character) so that the failure names its line.
+ */
+async function runOneByOne(connection: Connection, migration: Migration, namespace: string): Promise<unknown> {
+  for (const statement of statementsFor(migration, namespace)) {
+    try {
+      await connection.exec(statement.sql)
+    } catch (error) {
+      const position = Number((error as {position?: string}).position)
+      return Object.assign(error as object, {position: String(statement.offset + (position > 0 ? position : 1))})
+    }
+  }
+  return undefined
 }
 
 /** --transaction namespace: every pending migration, or none, in one transaction. */
