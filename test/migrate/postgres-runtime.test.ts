@@ -144,3 +144,51 @@ describe('read-only selection, status and validate (finding 4)', () => {
     expect(await history('ro_002')).toEqual([{version: '1', success: true}])
   })
 })
+
+describe('figures on record (finding 6)', () => {
+  it('migrations sent as one query: each history row has its own start and duration', async () => {
+    const dir = await migrationsOf({
+      'V1__a.sql': 'SELECT pg_sleep(0.4);\n',
+      'V2__b.sql': 'SELECT pg_sleep(0.4);\n',
+      'V3__c.sql': 'SELECT 1;\n',
+    })
+    expect((await migrate(['--dir', dir, '-n', 'fig_001', '--create-namespaces'])).code).toBe(0)
+    const rows = await backend.query<{version: string; ms: number; gap: number | null}>(
+      `SELECT version, execution_ms AS ms, (extract(epoch FROM installed_on - lag(installed_on) OVER (ORDER BY installed_rank)) * 1000)::int AS gap
+         FROM fig_001.fanout_schema_history ORDER BY installed_rank`,
+    )
+    expect(rows.map((row) => row.version)).toEqual(['1', '2', '3'])
+    const [v1, v2, v3] = rows
+    for (const slept of [v1!, v2!]) expect(slept.ms).toBeGreaterThanOrEqual(390)
+    expect(v2!.ms).toBeLessThan(790) // not the time since the batch began
+    expect(v3!.ms).toBeLessThan(200)
+    expect(v2!.gap).toBeGreaterThanOrEqual(390)
+    expect(v3!.gap).toBeGreaterThanOrEqual(390)
+  })
+
+  it('a syntax error in V3 of a batch is reported against V3 and its line; V1 and V2 still apply', async () => {
+    const dir = await migrationsOf({
+      'V1__a.sql': 'CREATE TABLE a (id int);\n',
+      'V2__b.sql': 'CREATE TABLE b (id int);\n',
+      'V3__c.sql': 'CREATE TABLE c (id int);\n\nCREATE TABLEE d (id int);\n',
+    })
+    const result = await migrate(['--dir', dir, '-n', 'fig_002', '--create-namespaces'])
+    expect(result.code).toBe(1)
+    expect(result.lines[0]).toMatchObject({status: 'failed', version: '2', applied: ['1', '2']})
+    expect(result.lines[0]!.error).toMatch(/^V3__c\.sql line 3: syntax error at or near "TABLEE" \(SQLSTATE 42601\)/)
+    expect((await history('fig_002')).map((row) => row.version)).toEqual(['1', '2'])
+  })
+
+  it('fail-fast: namespaces that failed with their own error are counted failed, as status then shows them', async () => {
+    const dir = await migrationsOf({
+      'V1__t.sql': "SELECT pg_sleep(CASE WHEN '${namespace}' = 'ff_001' THEN 0 ELSE 0.8 END);\nSELECT 1 / (CASE WHEN '${namespace}' IN ('ff_001', 'ff_002', 'ff_003') THEN 0 ELSE 1 END);\n",
+    })
+    const namespaces = names('ff', 8)
+    const result = await migrate(['--dir', dir, '-n', namespaces.join(','), '--create-namespaces', '--workers', '3'])
+    expect(result.code).toBe(1)
+    expect(result.summary).toMatchObject({failed: 3, succeeded: 0, cancelled: 5})
+    expect(result.lines.filter((line) => line.status === 'failed').map((line) => line.target)).toEqual(['ff_001', 'ff_002', 'ff_003'])
+    const status = await migrate(['status', '--dir', dir, '-n', namespaces.slice(0, 3).join(',')])
+    expect(status.lines.map((line) => line.version)).toEqual([null, null, null])
+  })
+})
