@@ -18,7 +18,7 @@ export default class MigrateRepair extends NamespacesCommand {
     const {flags} = await this.parse(MigrateRepair)
     const {migrations, namespaces} = await this.prepare(flags, 'managed')
     const db = this.db!
-    const report = await this.across(namespaces, (namespace) => repairNamespace(db, namespace, migrations), {workers: flags.workers, mode: 'settle', quiet: flags.quiet})
+    const report = await this.across(namespaces, (namespace, signal) => repairNamespace(db, namespace, migrations, signal), {workers: flags.workers, mode: 'settle', quiet: flags.quiet})
     this.conclude(report, flags.json, () => renderRepair(report), report.summary.failed > 0)
   }
 }

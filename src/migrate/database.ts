@@ -9,6 +9,7 @@ import {StopLatch} from './stop-latch.js'
 
 /** One session on the database: what a namespace's migrations run on, start to end. */
 export interface Connection {
+  /** One statement, always by the extended protocol: a user's query can never smuggle in a second one. */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>
   /** One or more statements sent as one simple query (no parameters): a migration script, a whole transaction. */
   exec(sql: string): Promise<void>
@@ -59,15 +60,21 @@ async function openPostgres(url: string, connections: number): Promise<Database>
     name,
     async withConnection(work) {
       const client = await pool.connect()
+      // A checked-out client whose backend is terminated or whose connection drops emits 'error' besides failing
+      // its query: without a listener of our own that event ends the process ("Unhandled 'error' event").
+      const lost = () => {}
+      client.on('error', lost)
       const connection: Connection = {
-        query: async (sql, params) => (await client.query(sql, params)).rows,
+        query: async (sql, params) => (await client.query({text: sql, values: params, queryMode: 'extended'} as pg.QueryConfig)).rows,
         exec: async (sql) => void (await client.query(sql)),
       }
       try {
         const value = await work(connection)
+        client.removeListener('error', lost)
         client.release()
         return value
       } catch (error) {
+        client.removeListener('error', lost)
         client.release(true) // its session may hold a lock or an aborted transaction: never hand it out again
         throw error
       }
@@ -176,4 +183,22 @@ function withoutPassword(url: string): string {
   } catch {
     throw new UsageError(`--database: "${url}" is not a valid URL; e.g. postgres://postgres@127.0.0.1:5432/postgres`)
   }
+}
+
+/**
+ * Runs `work` in a READ ONLY transaction, so that a query the user gave (`--namespaces-query`) or what `status` and
+ * `validate` read can change nothing. The SELECT takes the transaction's snapshot at once: after it, not even
+ * `SET TRANSACTION READ WRITE` can lift the restriction.
+ */
+export async function readOnly<T>(connection: Connection, work: () => Promise<T>): Promise<T> {
+  await connection.exec('BEGIN TRANSACTION READ ONLY; SELECT 1')
+  let value: T
+  try {
+    value = await work()
+  } catch (error) {
+    await connection.exec('ROLLBACK').catch(() => {})
+    throw error
+  }
+  await connection.exec('ROLLBACK')
+  return value
 }

@@ -64,15 +64,19 @@ async function readHistory(connection: Connection, namespace: string): Promise<A
 }
 
 /**
- * The INSERT that records a migration. Sent in the same query as a transactional migration, it reads the execution
- * time on the server: from the start of its `query` (a migration sent alone) or of its `transaction` (one of several
- * in one query, each in a transaction of its own); a number is a time measured by the caller.
+ * The INSERT that records a migration. `server`: sent in the same transaction as the migration, it reads the start
+ * the migration's first statement set (`fanout.started`, a clock_timestamp()) and the server's clock now, so that
+ * each of several migrations sent as one query gets its own start and duration; a number is a duration the caller
+ * measured just before.
  */
-export function recordSql(namespace: string, migration: Migration, success: boolean, since: 'query' | 'transaction' | number): string {
+export function recordSql(namespace: string, migration: Migration, success: boolean, timing: 'server' | number): string {
   const values = [migration.description, migration.script, migration.checksum].map(quoteLiteral)
-  const start = since === 'query' ? 'statement_timestamp()' : 'transaction_timestamp()'
-  const ms = typeof since === 'number' ? Math.round(since) : `(extract(epoch FROM clock_timestamp() - ${start}) * 1000)::integer`
+  const started = "current_setting('fanout.started')::timestamptz"
+  const [on, ms] =
+    timing === 'server'
+      ? [started, `(extract(epoch FROM clock_timestamp() - ${started}) * 1000)::integer`]
+      : [`clock_timestamp() - interval '${Math.round(timing)} milliseconds'`, String(Math.round(timing))]
   const table = historyTable(namespace)
-  return `INSERT INTO ${table} (version, installed_rank, description, script, checksum, execution_ms, success)
-VALUES (${quoteLiteral(migration.version!)}, (SELECT count(*) + 1 FROM ${table}), ${values.join(', ')}, ${ms}, ${success})`
+  return `INSERT INTO ${table} (version, installed_rank, description, script, checksum, installed_on, execution_ms, success)
+VALUES (${quoteLiteral(migration.version!)}, (SELECT count(*) + 1 FROM ${table}), ${values.join(', ')}, ${on}, ${ms}, ${success})`
 }

@@ -1,7 +1,9 @@
+import {readOnly} from './database.js'
 import type {Database} from './database.js'
 import {NamespaceFailure} from './failures.js'
 import {historyTable, readState} from './history.js'
 import type {Migration} from './migration-files.js'
+import {dropIndexes, invalidIndexes} from './invalid-indexes.js'
 import {withNamespaceLock} from './namespace-lock.js'
 import {planFor} from './plan.js'
 import {quoteIdent, quoteLiteral} from './sql.js'
@@ -18,7 +20,7 @@ export interface NamespaceStatus {
 /** Reads one namespace's history against the files; takes no lock and changes nothing. */
 export function inspectNamespace(db: Database, namespace: string, migrations: Migration[]): Promise<NamespaceStatus> {
   return db.withConnection(async (connection) => {
-    const state = await readState(connection, namespace)
+    const state = await readOnly(connection, () => readState(connection, namespace))
     if (!state.exists) throw new NamespaceFailure(`schema ${quoteIdent(namespace)} does not exist`, {version: null, applied: []})
     const plan = planFor(migrations, state.history)
     return {
@@ -42,9 +44,10 @@ export interface Repaired {
  * namespace by hand, so the migration runs again) and takes the files' checksums for applied migrations whose files
  * were edited on purpose.
  */
-export function repairNamespace(db: Database, namespace: string, migrations: Migration[]): Promise<Repaired> {
+export function repairNamespace(db: Database, namespace: string, migrations: Migration[], signal: AbortSignal): Promise<Repaired> {
+  const stopped = () => new NamespaceFailure('stopped while waiting for the namespace\'s lock', {version: null, applied: []})
   return db.withConnection((connection) =>
-    withNamespaceLock(connection, namespace, async () => {
+    withNamespaceLock(connection, namespace, signal, stopped, async () => {
       const state = await readState(connection, namespace)
       const byVersion = new Map(migrations.map((migration) => [migration.segments.join('.'), migration]))
       const statements: string[] = []
@@ -61,6 +64,12 @@ export function repairNamespace(db: Database, namespace: string, migrations: Mig
           statements.push(`UPDATE ${historyTable(namespace)} SET checksum = ${quoteLiteral(file.checksum)}, script = ${quoteLiteral(file.script)} WHERE version = ${quoteLiteral(row.version)}`)
           repairs.push(`took the new checksum of ${file.script}`)
         }
+      }
+      if (state.history.some((row) => !row.success)) {
+        // What the failed CREATE INDEX CONCURRENTLY left: an INVALID index that IF NOT EXISTS would keep.
+        const invalid = await invalidIndexes(connection, namespace)
+        await dropIndexes(connection, namespace, invalid)
+        repairs.push(...invalid.map((index) => `dropped the INVALID index ${index}`))
       }
       if (statements.length > 0) await connection.exec(`BEGIN;\n${statements.join(';\n')};\nCOMMIT;`)
       return {repairs, drift}

@@ -2,8 +2,10 @@ import type {Connection, Database} from './database.js'
 import {NamespaceFailure, NamespaceStopped} from './failures.js'
 import type {Progress} from './failures.js'
 import {createHistorySql, readState, recordSql} from './history.js'
+import type {Applied} from './history.js'
 import {sqlFor, statementsFor} from './migration-files.js'
 import type {Migration} from './migration-files.js'
+import {dropIndexes, invalidIndexes} from './invalid-indexes.js'
 import {withNamespaceLock} from './namespace-lock.js'
 import {planFor} from './plan.js'
 import type {Plan} from './plan.js'
@@ -36,11 +38,70 @@ export interface Migrated extends Progress {
   pending: string[]
 }
 
-/** Brings one namespace up to date under its own lock. Each migration commits with its history row or not at all. */
-export function migrateNamespace(db: Database, namespace: string, options: MigrateOptions): Promise<Migrated> {
-  return db.withConnection((connection) =>
-    options.dryRun ? dryRun(connection, namespace, options) : withNamespaceLock(connection, namespace, () => migrateLocked(connection, namespace, options)),
-  )
+/**
+ * Brings one namespace up to date under its own lock. Each migration commits with its history row or not at all.
+ * When the connection is lost mid-way (a terminated backend, a restarted server), what committed is read back on a
+ * fresh connection, so that the report says exactly what the history holds.
+ */
+export async function migrateNamespace(db: Database, namespace: string, options: MigrateOptions): Promise<Migrated> {
+  const progress: Migrated = {version: null, applied: [], pending: []}
+  try {
+    return await db.withConnection((connection) =>
+      options.dryRun
+        ? dryRun(connection, namespace, options)
+        : withNamespaceLock(connection, namespace, options.signal, () => new NamespaceStopped(snapshot(progress)), () =>
+            migrateLocked(connection, namespace, options, progress),
+          ),
+    )
+  } catch (error) {
+    if (error instanceof ConnectionLost) throw await settle(db, namespace, error, options, progress)
+    if (!(error instanceof NamespaceFailure) && isLost(error)) throw await settle(db, namespace, new ConnectionLost(error, []), options, progress)
+    throw error
+  }
+}
+
+/** Migrations sent when the connection was lost: whether each committed is known only to the history. */
+class ConnectionLost extends Error {
+  constructor(
+    readonly error: unknown,
+    readonly unsettled: Migration[],
+  ) {
+    super('connection lost')
+  }
+}
+
+/** A connection-level failure: the server ended the session, or the socket went. */
+function isLost(error: unknown): boolean {
+  const {code, message} = error as {code?: unknown; message?: unknown}
+  return (typeof code === 'string' && /^(08...|57P0[123]|E(CONNRESET|PIPE|TIMEDOUT))$/.test(code)) || /Connection terminated/i.test(String(message))
+}
+
+/** The failure of a namespace whose connection was lost, with its progress read back from the history. */
+async function settle(db: Database, namespace: string, lost: ConnectionLost, options: MigrateOptions, progress: Migrated): Promise<NamespaceFailure> {
+  const sqlstate = sqlstateOf(lost.error) ?? '08006'
+  let history: Applied[]
+  try {
+    history = await db.withConnection(async (connection) => (await readState(connection, namespace)).history)
+  } catch (error) {
+    const at = lost.unsettled[0]?.script ?? namespace
+    return new NamespaceFailure(
+      `${at}: ${messageOf(lost.error)}; what committed could not be read back (${messageOf(error)}): fanout migrate status shows it`,
+      snapshot(progress),
+      sqlstate,
+    )
+  }
+  const committed = new Set(history.filter((row) => row.success).map((row) => row.version))
+  let next = 0
+  while (next < lost.unsettled.length && committed.has(lost.unsettled[next]!.version!)) markApplied(namespace, lost.unsettled[next++]!, options, progress)
+  progress.version = history.findLast((row) => row.success)?.version ?? null
+  const failed = lost.unsettled[next]
+  if (failed) return failureOf(lost.error, failed, '', 0, progress, sqlstate)
+  const after = lost.unsettled.at(-1)
+  return new NamespaceFailure(`${after ? `the connection was lost after ${after.script} committed` : 'the connection was lost'}: ${messageOf(lost.error)}`, snapshot(progress), sqlstate)
+}
+
+function snapshot(progress: Progress): Progress {
+  return {version: progress.version, applied: [...progress.applied]}
 }
 
 async function dryRun(connection: Connection, namespace: string, options: MigrateOptions): Promise<Migrated> {
@@ -50,11 +111,11 @@ async function dryRun(connection: Connection, namespace: string, options: Migrat
   return {version: plan.version, applied: [], pending: plan.pending.map((migration) => migration.version!)}
 }
 
-async function migrateLocked(connection: Connection, namespace: string, options: MigrateOptions): Promise<Migrated> {
+async function migrateLocked(connection: Connection, namespace: string, options: MigrateOptions, progress: Migrated): Promise<Migrated> {
   const state = await readState(connection, namespace)
   if (!state.exists && !options.create) throw missing(namespace)
   const plan = checkedPlan(namespace, planFor(options.migrations, state.history, options.target), options.outOfOrder)
-  const progress: Migrated = {version: plan.version, applied: [], pending: []}
+  progress.version = plan.version
   // A namespace new to fanout gets its schema and history table in its first migration's transaction, or alone.
   let setup = state.hasHistory ? '' : `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(namespace)};\n${createHistorySql(namespace)};\n`
   if (options.transaction === 'namespace') {
@@ -125,6 +186,14 @@ function searchPath(namespace: string): string {
   return `SET LOCAL search_path TO ${quoteIdent(namespace)}, public;\n`
 }
 
+/** Is the connection still usable after an error? A lost one fails this too. */
+async function isAlive(connection: Connection): Promise<boolean> {
+  return connection.exec('ROLLBACK').then(
+    () => true,
+    () => false,
+  )
+}
+
 /**
  * Each migration in a transaction of its own that commits with its history row: on error nothing of that migration
  * stays. A batch of several goes as one query (the server skips the rest of it after an error), so the history
@@ -135,10 +204,10 @@ async function applyBatch(connection: Connection, namespace: string, batch: Migr
   const starts: number[] = []
   let text = ''
   for (const [i, migration] of batch.entries()) {
-    text += `BEGIN;\n${options.stop?.checkSql ?? ''}${i === 0 ? setup : ''}${searchPath(namespace)}${statementTimeout(options)}`
+    text += `BEGIN;\n${options.stop?.checkSql ?? ''}${i === 0 ? setup : ''}${START}${searchPath(namespace)}${statementTimeout(options)}`
     starts.push(text.length)
     // The newline ends a last line comment; the semicolon a last statement without one.
-    text += `${sqls[i]}\n;\n${recordSql(namespace, migration, true, 'transaction')};\nCOMMIT;\n`
+    text += `${sqls[i]}\n;\n${recordSql(namespace, migration, true, 'server')};\nCOMMIT;\n`
   }
   const {signal, stop} = options
   // A listener of this batch's own: every namespace in flight listens to the one run signal.
@@ -147,12 +216,18 @@ async function applyBatch(connection: Connection, namespace: string, batch: Migr
   try {
     await connection.exec(text)
   } catch (error) {
-    await connection.exec('ROLLBACK').catch(() => {})
+    if (!(await isAlive(connection))) throw new ConnectionLost(error, batch)
     const committed = batch.length === 1 ? [] : await committedVersions(connection, namespace)
     let failed = 0
     while (failed < batch.length && committed.includes(batch[failed]!.version!)) markApplied(namespace, batch[failed++]!, options, progress)
     if (StopLatch.stopped(error)) throw new NamespaceStopped(progress)
-    // All committed: the connection was lost after the last COMMIT was sent.
+    // Nothing committed, yet the error stands in a later migration: a syntax error, which fails the whole query
+    // before any of it runs. The migrations before the broken one still apply, as if sent one by one.
+    const parsed = failed === 0 ? migrationAt(error, starts, sqls) : undefined
+    if (parsed !== undefined && parsed > 0) {
+      await applyBatch(connection, namespace, batch.slice(0, parsed), setup, options, progress)
+      throw failureOf(error, batch[parsed]!, sqls[parsed]!, starts[parsed]!, progress)
+    }
     const at = Math.min(failed, batch.length - 1)
     throw failureOf(error, batch[at]!, sqls[at]!, starts[at]!, progress)
   } finally {
@@ -161,7 +236,15 @@ async function applyBatch(connection: Connection, namespace: string, batch: Migr
   for (const migration of batch) markApplied(namespace, migration, options, progress)
 }
 
-/** The versions a namespace's history holds as applied; none when it cannot be read (the connection was lost…). */
+/** The index of the migration whose text holds the error's position, when the error has one. */
+function migrationAt(error: unknown, starts: number[], sqls: string[]): number | undefined {
+  const at = Number((error as {position?: string}).position) - 1
+  if (!(at >= 0)) return undefined
+  const index = starts.findIndex((start, i) => at >= start && at <= start + sqls[i]!.length)
+  return index === -1 ? undefined : index
+}
+
+/** The versions a namespace's history holds as applied; none when it cannot be read. */
 async function committedVersions(connection: Connection, namespace: string): Promise<string[]> {
   try {
     return (await readState(connection, namespace)).history.filter((row) => row.success).map((row) => row.version)
@@ -173,16 +256,27 @@ async function committedVersions(connection: Connection, namespace: string): Pro
 /**
  * A `-- fanout:no-transaction` migration runs as it is (PostgreSQL runs a multi-statement query in one implicit
  * transaction, so CREATE INDEX CONCURRENTLY belongs in a file of its own); a failure is recorded and blocks the
- * namespace until `migrate repair`, since part of it may have taken effect.
+ * namespace until `migrate repair`, since part of it may have taken effect. INVALID indexes left by an earlier
+ * attempt (its connection lost, so nothing was recorded) are dropped first: we hold the namespace's lock, so no
+ * fanout run is building them.
  */
 async function applyOutsideTransaction(connection: Connection, namespace: string, migration: Migration, options: MigrateOptions, progress: Progress) {
+  await dropIndexes(connection, namespace, await invalidIndexes(connection, namespace))
   const timeout = options.statementTimeoutMs > 0 ? `; SET statement_timeout = ${Math.ceil(options.statementTimeoutMs)}` : ''
   await connection.exec(`SET search_path TO ${quoteIdent(namespace)}, public${timeout}`)
   const started = performance.now()
   const sql = sqlFor(migration, namespace)
   const failure = await runOneByOne(connection, migration, namespace)
-  await connection.exec(`RESET search_path; RESET statement_timeout;\n${recordSql(namespace, migration, failure === undefined, performance.now() - started)}`)
-  if (failure !== undefined) throw failureOf(failure, migration, sql, 0, progress)
+  try {
+    await connection.exec(`RESET search_path; RESET statement_timeout;\n${recordSql(namespace, migration, failure === undefined, performance.now() - started)}`)
+  } catch (error) {
+    if (isLost(error)) throw new ConnectionLost(failure ?? error, [migration])
+    throw error
+  }
+  if (failure === undefined) return
+  const left = await invalidIndexes(connection, namespace)
+  const leftover = left.length === 0 ? '' : `; it left the INVALID index${left.length === 1 ? '' : 'es'} ${left.join(', ')}, which fanout migrate repair drops`
+  throw failureOf(failure, migration, sql, 0, progress, undefined, leftover)
 }
 
 /**
@@ -208,27 +302,39 @@ async function applyAll(connection: Connection, namespace: string, pending: Migr
   for (const migration of pending) {
     const sql = sqlFor(migration, namespace)
     try {
-      await connection.exec(`${sql}\n;\n${recordSql(namespace, migration, true, 'query')}`)
+      await connection.exec(`${START}${sql}\n;\n${recordSql(namespace, migration, true, 'server')}`)
     } catch (error) {
-      await connection.exec('ROLLBACK').catch(() => {})
-      throw failureOf(error, migration, sql, 0, progress)
+      if (!(await isAlive(connection))) throw new ConnectionLost(error, [])
+      throw failureOf(error, migration, sql, START.length, progress)
     }
   }
   try {
     await connection.exec('COMMIT')
   } catch (error) {
+    if (isLost(error)) throw new ConnectionLost(error, pending)
     throw failureOf(error, pending.at(-1)!, '', 0, progress)
   }
   for (const migration of pending) markApplied(namespace, migration, options, progress)
 }
 
+/** Each migration's own start, read by its history row: clock_timestamp(), not the start of the query or transaction. */
+const START = "SELECT set_config('fanout.started', clock_timestamp()::text, true);\n"
+
+function sqlstateOf(error: unknown): string | undefined {
+  const code = (error as {code?: unknown})?.code
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
 /** `V3__add_email.sql line 4: column "x" does not exist (SQLSTATE 42703)`, with the progress made before it. */
-function failureOf(error: unknown, migration: Migration, sql: string, offset: number, progress: Progress): NamespaceFailure {
-  const {message, code, position} = error as {message?: string; code?: string; position?: string}
+function failureOf(error: unknown, migration: Migration, sql: string, offset: number, progress: Progress, sqlstate = sqlstateOf(error), more = ''): NamespaceFailure {
+  const {code, position} = error as {code?: string; position?: string}
   let where = migration.script
   const at = Number(position) - 1 - offset
   if (at >= 0 && at < sql.length) where += ` line ${sql.slice(0, at).split('\n').length}`
-  const sqlstate = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined
-  const detail = sqlstate ? ` (SQLSTATE ${sqlstate})` : code ? ` (${code})` : ''
-  return new NamespaceFailure(`${where}: ${message ?? String(error)}${detail}`, {version: progress.version, applied: [...progress.applied]}, sqlstate ?? code)
+  const detail = sqlstateOf(error) ? ` (SQLSTATE ${sqlstateOf(error)})` : code ? ` (${code})` : ''
+  return new NamespaceFailure(`${where}: ${messageOf(error)}${detail}${more}`, snapshot(progress), sqlstate ?? code)
 }

@@ -1,5 +1,6 @@
 import {UsageError} from '../cli/errors.js'
 import {readLineFile} from '../cli/line-file.js'
+import {readOnly} from './database.js'
 import type {Database} from './database.js'
 import {HISTORY_TABLE} from './history.js'
 import {namespaceProblem} from './sql.js'
@@ -60,10 +61,12 @@ export async function selectNamespaces(db: Database, selection: Selection, fallb
 
 async function firstColumn(db: Database, flag: string, sql: string, params?: unknown[]): Promise<string[]> {
   try {
-    return await db.withConnection(async (connection) => {
-      const rows = await connection.query(sql, params)
-      return rows.map((row) => String(Object.values(row)[0]))
-    })
+    return await db.withConnection((connection) =>
+      readOnly(connection, async () => {
+        const rows = await connection.query(sql, params)
+        return rows.map((row) => String(Object.values(row)[0]))
+      }),
+    )
   } catch (error) {
     throw new UsageError(`${flag}: ${(error as Error).message} in ${db.name}; fix the query`)
   }

@@ -1,8 +1,8 @@
 import {forkJoin} from '../engine/index.js'
 import type {ForkJoinOptions, Outcome} from '../engine/index.js'
 import {envelope, round, statusOf} from '../report/envelope.js'
-import type {Envelope, Result} from '../report/envelope.js'
-import {NamespaceFailure, isTransient} from './failures.js'
+import type {Envelope, Result, ResultStatus} from '../report/envelope.js'
+import {NamespaceFailure, NamespaceStopped, isTransient} from './failures.js'
 
 /** A namespace's line in every migrate report: what the work returned, or where it stood when it failed. */
 export type NamespaceResult<V extends object> = Result & Partial<V> & {error?: string}
@@ -29,11 +29,14 @@ export async function runNamespaces<V extends object>(
 }
 
 function resultOf<V extends object>(namespace: string, outcome: Outcome<V>): NamespaceResult<V> {
-  const base = {target: namespace, status: statusOf(outcome), attempts: outcome.attempts, durationMs: round(outcome.durationMs)}
+  const base = {target: namespace, status: statusOf(outcome) as ResultStatus, attempts: outcome.attempts, durationMs: round(outcome.durationMs)}
   if (outcome.status === 'fulfilled') return {...base, ...outcome.value}
   const error = outcome.error
   if (error === undefined) return base as NamespaceResult<V>
   const message = error instanceof Error ? error.message : String(error)
+  // The engine calls an item that failed after the run was stopped cancelled; a namespace whose own migration
+  // failed is failed whatever else happened, as `status` then shows it (blocked, or at its last good version).
+  if (base.status === 'cancelled' && error instanceof NamespaceFailure && !(error instanceof NamespaceStopped)) base.status = 'failed'
   // Where a failed or stopped namespace stood: the fields of a migrate result it had reached.
   const progress = error instanceof NamespaceFailure ? error.progress : {}
   return {...base, ...progress, error: message} as NamespaceResult<V>

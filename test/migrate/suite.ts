@@ -9,7 +9,7 @@ import type {CliOptions} from '../helpers/cli.js'
 import type {Backend} from './backends.js'
 import {migrationsCopy, names} from './backends.js'
 
-interface Line {
+export interface Line {
   target: string
   status: 'succeeded' | 'failed' | 'cancelled'
   attempts: number
