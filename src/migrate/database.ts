@@ -66,7 +66,19 @@ async function openPostgres(url: string, connections: number): Promise<Database>
       client.on('error', lost)
       const connection: Connection = {
         query: async (sql, params) => (await client.query({text: sql, values: params, queryMode: 'extended'} as pg.QueryConfig)).rows,
-        exec: async (sql) => void (await client.query(sql)),
+        exec: async (sql) => {
+          // The statements that completed before an error say which one failed (the error alone does not).
+          let completed = 0
+          const count = () => completed++
+          client.connection.on('commandComplete', count)
+          try {
+            await client.query(sql)
+          } catch (error) {
+            throw Object.assign(error as object, {completed})
+          } finally {
+            client.connection.removeListener('commandComplete', count)
+          }
+        },
       }
       try {
         const value = await work(connection)

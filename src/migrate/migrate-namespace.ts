@@ -7,7 +7,9 @@ import {sqlFor, statementsFor} from './migration-files.js'
 import type {Migration} from './migration-files.js'
 import {dropIndexes, invalidIndexes} from './invalid-indexes.js'
 import {withNamespaceLock} from './namespace-lock.js'
+import {hintFor} from './error-hints.js'
 import {planFor} from './plan.js'
+import {statementStart} from './sql-split.js'
 import type {Plan} from './plan.js'
 import {quoteIdent} from './sql.js'
 import {StopLatch} from './stop-latch.js'
@@ -216,6 +218,7 @@ async function applyBatch(connection: Connection, namespace: string, batch: Migr
   try {
     await connection.exec(text)
   } catch (error) {
+    locateStatement(error, text)
     if (!(await isAlive(connection))) throw new ConnectionLost(error, batch)
     const committed = batch.length === 1 ? [] : await committedVersions(connection, namespace)
     let failed = 0
@@ -280,6 +283,17 @@ async function applyOutsideTransaction(connection: Connection, namespace: string
 }
 
 /**
+ * A run-time error (no position of its own) of a query of several statements, as the position of the statement that
+ * failed: the one after those the server completed. Kept apart from `position`, which means a syntax error.
+ */
+function locateStatement(error: unknown, text: string): void {
+  const {position, completed} = error as {position?: string; completed?: number}
+  if (position !== undefined || completed === undefined) return
+  const start = statementStart(text, completed)
+  if (start !== undefined) Object.assign(error as object, {statementPosition: String(start + 1)})
+}
+
+/**
  * Statement by statement, as Flyway runs a non-transactional migration: several in one query would make PostgreSQL
  * run them in one implicit transaction, which CREATE INDEX CONCURRENTLY refuses. The error of the failing one gets
  * a position in the whole file's text (its own, or its first character) so that the failure names its line.
@@ -301,9 +315,11 @@ async function applyAll(connection: Connection, namespace: string, pending: Migr
   await connection.exec(`BEGIN;\n${searchPath(namespace)}${statementTimeout(options)}`)
   for (const migration of pending) {
     const sql = sqlFor(migration, namespace)
+    const text = `${START}${sql}\n;\n${recordSql(namespace, migration, true, 'server')}`
     try {
-      await connection.exec(`${START}${sql}\n;\n${recordSql(namespace, migration, true, 'server')}`)
+      await connection.exec(text)
     } catch (error) {
+      locateStatement(error, text)
       if (!(await isAlive(connection))) throw new ConnectionLost(error, [])
       throw failureOf(error, migration, sql, START.length, progress)
     }
@@ -331,10 +347,10 @@ function messageOf(error: unknown): string {
 
 /** `V3__add_email.sql line 4: column "x" does not exist (SQLSTATE 42703)`, with the progress made before it. */
 function failureOf(error: unknown, migration: Migration, sql: string, offset: number, progress: Progress, sqlstate = sqlstateOf(error), more = ''): NamespaceFailure {
-  const {code, position} = error as {code?: string; position?: string}
+  const {code, position = (error as {statementPosition?: string}).statementPosition} = error as {code?: string; position?: string}
   let where = migration.script
   const at = Number(position) - 1 - offset
   if (at >= 0 && at < sql.length) where += ` line ${sql.slice(0, at).split('\n').length}`
   const detail = sqlstateOf(error) ? ` (SQLSTATE ${sqlstateOf(error)})` : code ? ` (${code})` : ''
-  return new NamespaceFailure(`${where}: ${messageOf(error)}${detail}${more}`, snapshot(progress), sqlstate ?? code)
+  return new NamespaceFailure(`${where}: ${messageOf(error)}${detail}${hintFor(error, sql, at)}${more}`, snapshot(progress), sqlstate ?? code)
 }

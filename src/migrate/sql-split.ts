@@ -116,3 +116,16 @@ export function lineAt(text: string, offset: number): number {
   for (let at = text.indexOf('\n'); at !== -1 && at < offset; at = text.indexOf('\n', at + 1)) line++
   return line
 }
+
+/**
+ * Where the `index`-th statement of `text` starts (0-based character offset), or undefined. PostgreSQL does not say
+ * which statement of a multi-statement query failed, but its CommandComplete messages count those that ran: the
+ * next one is the one that failed.
+ */
+export function statementStart(text: string, index: number): number | undefined {
+  try {
+    return splitSql(text)[index]?.start
+  } catch {
+    return undefined
+  }
+}

@@ -39,7 +39,7 @@ export function cannotRunInTransaction(tree: Tree): string | undefined {
       return node.concurrent ? 'DROP INDEX CONCURRENTLY' : undefined
     case 'ReindexStmt':
       if (hasOption(node.params, 'concurrently')) return 'REINDEX CONCURRENTLY'
-      return node.kind === 'REINDEX_OBJECT_SYSTEM' || node.kind === 'REINDEX_OBJECT_DATABASE' ? 'REINDEX SYSTEM/DATABASE' : undefined
+      return ['REINDEX_OBJECT_SCHEMA', 'REINDEX_OBJECT_SYSTEM', 'REINDEX_OBJECT_DATABASE'].includes(node.kind as string) ? 'REINDEX SCHEMA/SYSTEM/DATABASE' : undefined
     case 'VacuumStmt':
       return node.is_vacuumcmd ? 'VACUUM' : undefined // ANALYZE alone runs in a transaction
     case 'AlterTableStmt': {

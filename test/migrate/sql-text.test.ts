@@ -97,6 +97,7 @@ it('statements PostgreSQL runs only outside a transaction make the file run stat
     'CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a)',
     'DROP INDEX CONCURRENTLY IF EXISTS i',
     'REINDEX INDEX CONCURRENTLY i',
+    'REINDEX SCHEMA s',
     'VACUUM (ANALYZE) t',
     'ALTER SYSTEM SET work_mem = \'8MB\'',
     'CREATE DATABASE d',
