@@ -127,8 +127,10 @@ async function migrateLocked(connection: Connection, namespace: string, options:
   }
   for (const batch of batchesOf(plan.pending, options.stop !== undefined)) {
     if (options.signal.aborted) throw new NamespaceStopped(progress)
-    if (batch[0]!.transactional) {
+    if (batchable(batch[0]!)) {
       await applyBatch(connection, namespace, batch, setup, options, progress)
+    } else if (batch[0]!.transactional) {
+      await applyInSteps(connection, namespace, batch[0]!, setup, options, progress)
     } else {
       if (setup) await connection.exec(setup)
       await applyOutsideTransaction(connection, namespace, batch[0]!, options, progress)
@@ -145,10 +147,32 @@ function batchesOf(pending: Migration[], batched: boolean): Migration[][] {
   const batches: Migration[][] = []
   for (const migration of pending) {
     const last = batches.at(-1)
-    if (batched && last && migration.transactional && last[0]!.transactional) last.push(migration)
+    if (batched && last && batchable(migration) && batchable(last[0]!)) last.push(migration)
     else batches.push([migration])
   }
   return batches
+}
+
+/** A migration whose text can go to the server as it is: transactional, and no COPY data (which is not SQL) in it. */
+function batchable(migration: Migration): boolean {
+  return migration.transactional && migration.statements.every((statement) => statement.copyData === undefined)
+}
+
+/** A transactional migration holding COPY … FROM stdin: in its transaction, statement by statement, then its history row. */
+async function applyInSteps(connection: Connection, namespace: string, migration: Migration, setup: string, options: MigrateOptions, progress: Progress) {
+  await connection.exec(`BEGIN;\n${options.stop?.checkSql ?? ''}${setup}${START}${searchPath(namespace)}${statementTimeout(options)}`)
+  const failure = await runOneByOne(connection, migration, namespace)
+  if (failure !== undefined) {
+    if (!(await isAlive(connection))) throw new ConnectionLost(failure, [migration])
+    throw failureOf(failure, migration, sqlFor(migration, namespace), 0, progress)
+  }
+  try {
+    await connection.exec(`${recordSql(namespace, migration, true, 'server')};\nCOMMIT`)
+  } catch (error) {
+    if (!(await isAlive(connection))) throw new ConnectionLost(error, [migration])
+    throw failureOf(error, migration, '', 0, progress)
+  }
+  markApplied(namespace, migration, options, progress)
 }
 
 function markApplied(namespace: string, migration: Migration, options: MigrateOptions, progress: Progress): void {
@@ -301,7 +325,7 @@ function locateStatement(error: unknown, text: string): void {
 async function runOneByOne(connection: Connection, migration: Migration, namespace: string): Promise<unknown> {
   for (const statement of statementsFor(migration, namespace)) {
     try {
-      await connection.exec(statement.sql)
+      await (statement.copy === undefined ? connection.exec(statement.sql) : connection.copyFrom(statement.sql, statement.copy))
     } catch (error) {
       const position = Number((error as {position?: string}).position)
       return Object.assign(error as object, {position: String(statement.offset + (position > 0 ? position : 1))})
@@ -315,6 +339,17 @@ async function applyAll(connection: Connection, namespace: string, pending: Migr
   await connection.exec(`BEGIN;\n${searchPath(namespace)}${statementTimeout(options)}`)
   for (const migration of pending) {
     const sql = sqlFor(migration, namespace)
+    if (!batchable(migration)) {
+      // COPY data is not SQL: statement by statement, in the one transaction.
+      await connection.exec(START)
+      const failure = await runOneByOne(connection, migration, namespace)
+      if (failure === undefined) {
+        await connection.exec(recordSql(namespace, migration, true, 'server'))
+        continue
+      }
+      if (!(await isAlive(connection))) throw new ConnectionLost(failure, [])
+      throw failureOf(failure, migration, sql, 0, progress)
+    }
     const text = `${START}${sql}\n;\n${recordSql(namespace, migration, true, 'server')}`
     try {
       await connection.exec(text)

@@ -1,4 +1,4 @@
-import {loadModule, parseSync} from 'libpg-query'
+import {loadModule, parseSync, scanSync} from 'libpg-query'
 
 /** One top-level statement of a migration file, located in the file's text (character offsets). */
 export interface Statement {
@@ -128,4 +128,15 @@ export function statementStart(text: string, index: number): number | undefined 
   } catch {
     return undefined
   }
+}
+
+/**
+ * `COPY t FROM stdin` as `COPY t FROM '/dev/blob'`: PGlite, in-process, has no COPY sub-protocol and reads the data
+ * of a COPY FROM from a Blob given with the query instead (its documented way). The word is found by the scanner.
+ */
+export function copyFromBlob(sql: string): string {
+  const charAt = byteToChar(sql)
+  const stdin = scanSync(sql).tokens.find((token) => token.text.toLowerCase() === 'stdin')
+  if (!stdin) return sql
+  return `${sql.slice(0, charAt(stdin.start))}'/dev/blob'${sql.slice(charAt(stdin.end))}`
 }

@@ -56,12 +56,17 @@ export function sqlTextSuite(open: () => Promise<Backend>): void {
     expect(await schemas('ok\\_1')).toEqual([])
   })
 
-  it('a real-world-shaped set runs unchanged: subfolders, placeholders, DO $$ … EXCEPTION, nested $$ in plpgsql, a trigger, a materialized view, six CONCURRENTLY statements', async () => {
+  it('a real-world-shaped set runs unchanged: subfolders, placeholders, DO $$ … EXCEPTION, nested $$ in plpgsql, a trigger, a materialized view, six CONCURRENTLY statements, COPY FROM stdin', async () => {
     const args = ['--dir', 'fixtures/migrations-realworld', '-n', 'rw_1,Rw-Two', '--create-namespaces', '--placeholder', 'plan=gold', '--workers', '2']
     const first = await migrate(args)
     expect(first.stderr).toBe('')
     expect(first.code).toBe(0)
-    expect(first.report.results.map((line) => line.applied)).toEqual([['1', '2', '3', '4', '5'], ['1', '2', '3', '4', '5']])
+    expect(first.report.results.map((line) => line.applied)).toEqual([['1', '2', '3', '4', '5', '6'], ['1', '2', '3', '4', '5', '6']])
+    // COPY … FROM stdin data (pg-copy-streams on PostgreSQL, a Blob on PGlite), the namespace escaped for COPY's text format.
+    expect(await backend.query('SELECT code, title, seats FROM "Rw-Two".plans ORDER BY code')).toEqual([
+      {code: 'basic', title: 'Basic; for Rw-Two', seats: 5},
+      {code: 'gold', title: "Gold 'plus'", seats: 50},
+    ])
     const [customer] = await backend.query('SELECT email, plan, note FROM "Rw-Two".customers')
     expect(customer).toEqual({email: 'first@Rw-Two.example', plan: 'gold', note: 'tenant Rw-Two; \\ escaped'})
     const indexes = await backend.query<{indexname: string}>(`SELECT indexname FROM pg_indexes WHERE schemaname = 'rw_1' AND indexname LIKE '%\\_%' AND indexname NOT LIKE '%pkey' ORDER BY 1`)
@@ -97,6 +102,18 @@ export function sqlTextSuite(open: () => Promise<Backend>): void {
     const given = await migrate(['--dir', dir, '--config', join(dir, 'fanout.yaml'), '--placeholder', "region=o'hare", '-n', 'ph_1', '--create-namespaces'])
     expect(given.code).toBe(0)
     expect(await backend.query('SELECT v FROM ph_1.t')).toEqual([{v: "o'hare"}])
+  })
+
+  it('COPY … FROM stdin: bad data fails the migration at the COPY\'s line and rolls it back; --transaction namespace takes it too', async () => {
+    await writeFile(join(dir, 'V1__t.sql'), 'CREATE TABLE t (v int);\n\nCOPY t FROM stdin;\n1\nnot a number\n\\.\n')
+    const bad = await migrate(['--dir', dir, '-n', 'cp_1', '--create-namespaces'])
+    expect(bad.code).toBe(1)
+    expect(bad.report.results[0]!.error).toMatch(/^V1__t\.sql line 3: invalid input syntax for type integer: "not a number"/)
+    expect(await backend.query("SELECT to_regclass('cp_1.t') AS t")).toEqual([{t: null}])
+    await writeFile(join(dir, 'V1__t.sql'), 'CREATE TABLE t (v int);\n\nCOPY t FROM stdin;\n1\n2\n\\.\n')
+    await writeFile(join(dir, 'V2__u.sql'), 'COPY t FROM stdin;\n3\n\\.\n')
+    expect((await migrate(['--dir', dir, '-n', 'cp_1', '--create-namespaces', '--transaction', 'namespace'])).code).toBe(0)
+    expect(await backend.query('SELECT v FROM cp_1.t ORDER BY v')).toEqual([{v: 1}, {v: 2}, {v: 3}])
   })
 
   it('a failing statement of a file run statement by statement is named by file and line', async () => {
