@@ -137,4 +137,16 @@ export function sqlTextSuite(open: () => Promise<Backend>): void {
     const missing = await migrate(['--dir', dir, '-n', 'rt_1', '--create-namespaces'])
     expect(missing.report.results[0]!.error).toMatch(/function uuid_generate_v4\(\) does not exist.*42883.*create the extension once in a shared schema every namespace sees/)
   })
+
+  it('placeholder and transaction flags that cannot work are exit 2 with one line', async () => {
+    const line = async (args: string[]) => {
+      const result = await fanout(['migrate', '--database', backend.url, '--dir', 'fixtures/migrations-realworld', '-n', 'fl_1', ...args])
+      expect(result.code).toBe(2)
+      return result.stderr.trim()
+    }
+    expect(await line(['-p', 'plan'])).toBe('fanout migrate: --placeholder expects key=value (e.g. --placeholder plan=gold); got "plan"')
+    expect(await line(['-p', 'namespace=x'])).toMatch(/--placeholder namespace=x: \$\{namespace\} is built in/)
+    expect(await line(['-p', 'plan=gold', '--transaction', 'namespace'])).toMatch(/--transaction namespace cannot include V5__reindex_orders_concurrently\.sql \(CREATE INDEX CONCURRENTLY at line 2: it runs outside a transaction\)/)
+    expect(await line(['--config', join(dir, 'missing.yaml')])).toMatch(/--config: cannot read ".*missing\.yaml" \(ENOENT\)/)
+  })
 }
