@@ -136,7 +136,8 @@ export function statementStart(text: string, index: number): number | undefined 
  */
 export function copyFromBlob(sql: string): string {
   const charAt = byteToChar(sql)
-  const stdin = scanSync(sql).tokens.find((token) => token.text.toLowerCase() === 'stdin')
+  const {tokens} = scanSync(sql)
+  const stdin = tokens.find((token, i) => token.text.toLowerCase() === 'stdin' && tokens[i - 1]?.text.toLowerCase() === 'from')
   if (!stdin) return sql
   return `${sql.slice(0, charAt(stdin.start))}'/dev/blob'${sql.slice(charAt(stdin.end))}`
 }

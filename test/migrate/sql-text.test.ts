@@ -5,6 +5,7 @@ import {join} from 'node:path'
 import {afterEach, beforeEach, expect, it} from 'vitest'
 
 import {loadMigrations, sqlFor, statementsFor} from '../../src/migrate/migration-files.js'
+import {copyFromBlob, loadParser} from '../../src/migrate/sql-split.js'
 import type {Migration} from '../../src/migrate/migration-files.js'
 
 let dir: string
@@ -132,4 +133,9 @@ COPY plans FROM STDIN WITH (FORMAT csv);
     {sql: 'COPY plans FROM STDIN WITH (FORMAT csv)', line: 7, copy: '3,"x"\n'},
   ])
   await expect(one('COPY plans FROM stdin;\n1\tx\n')).rejects.toThrow(/V1__a\.sql:1: COPY … FROM stdin has no "\\\." line/)
+})
+
+it('PGlite reads COPY data from a Blob: FROM stdin becomes FROM \'/dev/blob\', and a column named stdin stays', async () => {
+  await loadParser()
+  expect(copyFromBlob('COPY t (stdin, b) FROM STDIN WITH (FORMAT csv)')).toBe("COPY t (stdin, b) FROM '/dev/blob' WITH (FORMAT csv)")
 })
