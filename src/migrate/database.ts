@@ -8,7 +8,7 @@ import pg from 'pg'
 import {from as copyFrom} from 'pg-copy-streams'
 
 import {UsageError} from '../cli/errors.js'
-import {copyFromBlob} from './sql-split.js'
+import {copyFromBlob, statementRanges} from './sql-split.js'
 import {StopLatch} from './stop-latch.js'
 
 /** One session on the database: what a namespace's migrations run on, start to end. */
@@ -140,7 +140,17 @@ async function openPglite(location: string): Promise<Database> {
     },
     exec: async (sql) => {
       await setImmediate()
-      await db.exec(sql)
+      // One statement at a time: PGlite's exec does not tell how many statements of a query ran before an error,
+      // and the count says which one failed. A text the parser refuses goes whole, for the server's own error.
+      const statements = statementRanges(sql) ?? [{start: 0, end: sql.length}]
+      for (const [index, {start, end}] of statements.entries()) {
+        try {
+          await db.exec(statements.length === 1 ? sql : sql.slice(start, end))
+        } catch (error) {
+          const position = Number((error as {position?: string}).position)
+          throw Object.assign(error as object, {completed: index, position: position > 0 ? String(position + start) : undefined})
+        }
+      }
     },
     copyFrom: async (sql, data) => {
       await setImmediate()

@@ -117,17 +117,22 @@ export function lineAt(text: string, offset: number): number {
   return line
 }
 
+/** The statements of `text` as character ranges, or undefined when the parser refuses it. */
+export function statementRanges(text: string): {start: number; end: number}[] | undefined {
+  try {
+    return splitSql(text).map(({start, end}) => ({start, end}))
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * Where the `index`-th statement of `text` starts (0-based character offset), or undefined. PostgreSQL does not say
  * which statement of a multi-statement query failed, but its CommandComplete messages count those that ran: the
  * next one is the one that failed.
  */
 export function statementStart(text: string, index: number): number | undefined {
-  try {
-    return splitSql(text)[index]?.start
-  } catch {
-    return undefined
-  }
+  return statementRanges(text)?.[index]?.start
 }
 
 /**
