@@ -28,7 +28,7 @@ const MIGRATIONS = fileURLToPath(new URL('../../fixtures/migrations', import.met
 const NODE_PG_MIGRATE = fileURLToPath(new URL('../../node_modules/node-pg-migrate/bin/node-pg-migrate.js', import.meta.url))
 
 const work = await mkdtemp(join(tmpdir(), 'fanout-bench-migrate-'))
-const migrations = await loadMigrations(MIGRATIONS)
+const migrations = await loadMigrations(MIGRATIONS, {placeholders: {}})
 const admin = new pg.Client(SERVER)
 await admin.connect()
 

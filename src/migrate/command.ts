@@ -64,18 +64,25 @@ export abstract class NamespacesCommand extends FanoutCommand {
   protected db: Database | undefined
 
   protected async prepare(flags: NamespaceFlags, fallback?: 'managed'): Promise<{migrations: Migration[]; namespaces: string[]}> {
-    const files = await loadMigrations(flags.dir, await placeholderValues(flags))
+    // Only `fanout migrate` runs the files' SQL; status, validate and repair read names and checksums.
+    const runs = this.id === 'migrate'
+    const files = await loadMigrations(flags.dir, runs ? {placeholders: await placeholderValues(flags)} : undefined)
     this.db = await openDatabase(flags.database, flags.workers)
-    const migrations = withSession(files, await this.db.withConnection(async (connection) => {
-      const [session] = await connection.query<{user: string; database: string}>('SELECT current_user AS user, current_database() AS database')
-      return session!
-    }))
+    const migrations = runs ? withSession(files, await this.session()) : files
     const namespaces = await selectNamespaces(
       this.db,
       {names: flags.namespaces, file: flags['namespaces-file'], pattern: flags['namespace-pattern'], query: flags['namespaces-query']},
       fallback,
     )
     return {migrations, namespaces}
+  }
+
+  /** What `${flyway:user}` and `${flyway:database}` stand for. */
+  private session(): Promise<{user: string; database: string}> {
+    return this.db!.withConnection(async (connection) => {
+      const [session] = await connection.query<{user: string; database: string}>('SELECT current_user AS user, current_database() AS database')
+      return session!
+    })
   }
 
   /** Runs `work` over the namespaces with a progress line; `detail` adds to it (migrations applied…). */

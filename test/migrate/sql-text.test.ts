@@ -16,7 +16,7 @@ afterEach(() => rm(dir, {recursive: true, force: true}))
 
 async function one(sql: string, placeholders: Record<string, string> = {}, name = 'V1__a.sql'): Promise<Migration> {
   await writeFile(join(dir, name), sql)
-  return (await loadMigrations(dir, placeholders))[0]!
+  return (await loadMigrations(dir, {placeholders}))[0]!
 }
 
 it('splits with PostgreSQL\'s parser: dollar quotes, E\'\' strings, comments and semicolons inside them, each statement at its line', async () => {
