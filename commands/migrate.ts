@@ -4,6 +4,7 @@ import {UsageError} from '../src/cli/errors.js'
 import {count, duration, engineFlags, modeOf} from '../src/cli/flags.js'
 import {parseCount} from '../src/cli/values.js'
 import {NamespacesCommand, namespaceFlags} from '../src/migrate/command.js'
+import {versionOf} from '../src/migrate/baseline.js'
 import {migrateNamespace} from '../src/migrate/migrate-namespace.js'
 import {MigrateMetrics} from '../src/migrate/metrics.js'
 import {parseVersion} from '../src/migrate/migration-files.js'
@@ -56,13 +57,16 @@ export default class Migrate extends NamespacesCommand {
       default: 'migration',
       summary: 'migration: each commits on its own. namespace: all of a namespace\'s pending migrations in one transaction (all or nothing; not with no-transaction files).',
     }),
+    'baseline-on-migrate': Flags.boolean({summary: 'Baseline namespaces that have objects but no history table before migrating them (see fanout migrate baseline).'}),
+    'baseline-version': Flags.string({helpValue: '<version>', summary: 'The version --baseline-on-migrate records (default 1, as Flyway): migrations up to it are never applied there.', dependsOn: ['baseline-on-migrate']}),
     'metrics-per-namespace': Flags.boolean({summary: 'Label metrics by namespace (one series each; mind the cardinality).'}),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Migrate)
     const target = flags.target === undefined ? undefined : parseVersion(flags.target)
-    const {migrations, namespaces} = await this.prepare(flags)
+    const baselineVersion = flags['baseline-on-migrate'] ? versionOf('--baseline-version', flags['baseline-version'] ?? '1') : undefined
+    const {migrations, history, namespaces} = await this.prepare(flags)
     const transaction = flags.transaction as 'migration' | 'namespace'
     const outside = migrations.find((migration) => !migration.transactional)
     if (transaction === 'namespace' && outside) {
@@ -74,6 +78,8 @@ export default class Migrate extends NamespacesCommand {
     const db = this.db!
     const options = {
       migrations,
+      history,
+      baselineOnMigrate: baselineVersion,
       target,
       create: flags['create-namespaces'],
       dryRun: flags['dry-run'],

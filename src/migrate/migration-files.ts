@@ -1,17 +1,27 @@
 import {createHash} from 'node:crypto'
 import {readdir, readFile} from 'node:fs/promises'
-import {join} from 'node:path'
+import {join, relative, sep} from 'node:path'
 
 import {UsageError} from '../cli/errors.js'
 
+/**
+ * Flyway's kinds: `V` versioned (applied once, in version order), `R` repeatable (no version; applied after the
+ * versioned ones, again whenever its checksum changes), `B` baseline (a version's whole schema in one file, for
+ * namespaces that start from nothing).
+ */
+export type MigrationKind = 'versioned' | 'repeatable' | 'baseline'
+
 export interface Migration {
-  /** As written in the file name, with `_` read as `.`: `1.2`. */
-  version: string
-  /** Numeric segments, compared one by one (`1.2 < 1.10`); trailing zeros dropped, so `1.0` is `1`. */
+  kind: MigrationKind
+  /** As written in the file name, with `_` read as `.`: `1.2`. Null for a repeatable migration. */
+  version: string | null
+  /** Numeric segments, compared one by one (`1.2 < 1.10`); trailing zeros dropped, so `1.0` is `1`. Empty for a repeatable. */
   segments: number[]
   description: string
-  /** The file name, as the history table records it. */
+  /** The path under --dir with `/` separators (the file name for a file at the top), as the history table records it. */
   script: string
+  /** The path to the file, for messages (`dir/sub/V1__a.sql:4`). */
+  file: string
   sql: string
   /** SHA-256 of the text with line endings made `\n`: a file checked out on Windows is the same migration. */
   checksum: string
@@ -19,7 +29,10 @@ export interface Migration {
   transactional: boolean
 }
 
-const NAME = /^V(\d+(?:[._]\d+)*)__(.+)\.sql$/
+const VERSIONED = /^([VB])(\d+(?:[._]\d+)*)__(.+)\.sql$/
+const REPEATABLE = /^R__(.+)\.sql$/
+const UNDO = /^U\d+(?:[._]\d+)*__.+\.sql$/
+const NAMING = 'V<version>__<description>.sql, R__<description>.sql or B<version>__<description>.sql'
 /**
  * Sizes of the history table's columns. Bounded, PostgreSQL gives the table no TOAST table and index: two files
  * fewer to create in every namespace, where creating files is much of a fleet's migration time.
@@ -28,47 +41,76 @@ export const HISTORY_LIMITS = {version: 32, description: 160, script: 200}
 const NO_TRANSACTION = /^\s*--\s*fanout:no-transaction\s*$/i
 
 /**
- * The migrations of `dir` in version order. Anything wrong with them — an unreadable directory, a `.sql` file not
- * named `V<version>__<description>.sql`, two files of one version — is a UsageError before any namespace is touched.
+ * The migrations under `dir` (its subfolders too, as Flyway scans them): versioned and baseline ones in version
+ * order, then repeatable ones by description. Anything wrong with them — an unreadable directory, a `.sql` file or
+ * folder not named as Flyway names migrations, an undo file, two files of one version — is a UsageError before any
+ * namespace is touched. Files of other extensions are ignored.
  */
 export async function loadMigrations(dir: string): Promise<Migration[]> {
-  let names: string[]
-  try {
-    names = await readdir(dir)
-  } catch (error) {
-    throw new UsageError(`--dir: cannot read "${dir}" (${(error as NodeJS.ErrnoException).code ?? error}); give the directory of V<version>__<description>.sql files`)
-  }
   const migrations: Migration[] = []
-  for (const name of names.filter((name) => name.toLowerCase().endsWith('.sql')).sort()) {
-    const match = NAME.exec(name)
-    if (!match) {
-      throw new UsageError(`--dir: "${join(dir, name)}" is not named V<version>__<description>.sql (e.g. V1__create_accounts.sql, V1.2__add_index.sql); rename it`)
-    }
-    for (const [part, value] of [['version', match[1]!], ['description', match[2]!]] as const) {
-      if (value.length > HISTORY_LIMITS[part]) {
-        throw new UsageError(`--dir: "${join(dir, name)}" has a ${part} of ${value.length} characters, over the ${HISTORY_LIMITS[part]} the history table keeps; shorten the file name`)
+  for (const path of await sqlFiles(dir)) {
+    const name = path.slice(path.lastIndexOf('/') + 1)
+    const file = join(dir, path)
+    const naming = namingOf(name, file)
+    for (const part of ['version', 'description', 'script'] as const) {
+      const value = part === 'script' ? path : naming[part]
+      if (value !== null && value.length > HISTORY_LIMITS[part]) {
+        throw new UsageError(`--dir: "${file}" has a ${part} of ${value.length} characters, over the ${HISTORY_LIMITS[part]} the history table keeps; shorten the ${part === 'script' ? 'path' : 'file name'}`)
       }
     }
-    const text = (await readFile(join(dir, name), 'utf8')).replace(/^\uFEFF/, '')
+    const text = (await readFile(file, 'utf8')).replace(/^\uFEFF/, '')
     const sql = text.replaceAll('\r\n', '\n')
     migrations.push({
-      version: match[1]!.replaceAll('_', '.'),
-      segments: segmentsOf(match[1]!),
-      description: match[2]!.replaceAll('_', ' '),
-      script: name,
+      kind: naming.kind,
+      version: naming.version?.replaceAll('_', '.') ?? null,
+      segments: naming.version === null ? [] : segmentsOf(naming.version),
+      description: naming.description.replaceAll('_', ' '),
+      script: path,
+      file,
       sql,
       checksum: createHash('sha256').update(sql).digest('hex'),
       transactional: !NO_TRANSACTION.test(sql.split('\n', 1)[0]!),
     })
   }
-  if (migrations.length === 0) throw new UsageError(`--dir: no V<version>__<description>.sql files in "${dir}"; check the path`)
+  if (migrations.length === 0) throw new UsageError(`--dir: no ${NAMING} files in "${dir}"; check the path`)
   migrations.sort(compareMigrations)
   for (let i = 1; i < migrations.length; i++) {
-    if (compareMigrations(migrations[i - 1]!, migrations[i]!) === 0) {
-      throw new UsageError(`--dir: "${migrations[i - 1]!.script}" and "${migrations[i]!.script}" have the same version; give each file its own`)
+    const [a, b] = [migrations[i - 1]!, migrations[i]!]
+    if (a.kind === b.kind && compareMigrations(a, b) === 0) {
+      const same = a.kind === 'repeatable' ? 'description' : 'version'
+      throw new UsageError(`--dir: "${a.file}" and "${b.file}" have the same ${same}; give each file its own`)
     }
   }
   return migrations
+}
+
+/** Every `.sql` path under `dir`, relative to it with `/` separators, sorted; a folder named like a migration is refused. */
+async function sqlFiles(dir: string): Promise<string[]> {
+  let entries
+  try {
+    entries = await readdir(dir, {recursive: true, withFileTypes: true})
+  } catch (error) {
+    throw new UsageError(`--dir: cannot read "${dir}" (${(error as NodeJS.ErrnoException).code ?? error}); give the directory of ${NAMING} files`)
+  }
+  const paths: string[] = []
+  for (const entry of entries) {
+    if (!entry.name.toLowerCase().endsWith('.sql')) continue
+    const path = relative(dir, join(entry.parentPath, entry.name)).split(sep).join('/')
+    if (entry.isDirectory()) throw new UsageError(`--dir: "${join(dir, path)}" is a directory named like a migration file; rename it (a migration is a file)`)
+    if (entry.isFile() || entry.isSymbolicLink()) paths.push(path)
+  }
+  return paths.sort()
+}
+
+function namingOf(name: string, file: string): {kind: MigrationKind; version: string | null; description: string} {
+  const versioned = VERSIONED.exec(name)
+  if (versioned) return {kind: versioned[1] === 'B' ? 'baseline' : 'versioned', version: versioned[2]!, description: versioned[3]!}
+  const repeatable = REPEATABLE.exec(name)
+  if (repeatable) return {kind: 'repeatable', version: null, description: repeatable[1]!}
+  if (UNDO.test(name)) {
+    throw new UsageError(`--dir: "${file}" is an undo migration; fanout has no undo: to reverse a change, write a new forward migration (a higher V<version>) that does it, and remove this file`)
+  }
+  throw new UsageError(`--dir: "${file}" is not named ${NAMING} (e.g. V1__create_accounts.sql, V1.2__add_index.sql, R__views.sql); rename it`)
 }
 
 export function segmentsOf(version: string): number[] {
@@ -85,8 +127,11 @@ export function compareVersions(a: number[], b: number[]): number {
   return 0
 }
 
+/** Versioned and baseline ones by version (a baseline before the versioned file of its version), then repeatables by description. */
 function compareMigrations(a: Migration, b: Migration): number {
-  return compareVersions(a.segments, b.segments)
+  if ((a.kind === 'repeatable') !== (b.kind === 'repeatable')) return a.kind === 'repeatable' ? 1 : -1
+  if (a.kind === 'repeatable') return a.description < b.description ? -1 : a.description > b.description ? 1 : 0
+  return compareVersions(a.segments, b.segments) || (a.kind === b.kind ? 0 : a.kind === 'baseline' ? -1 : 1)
 }
 
 /** `--target 1.2`: the version's segments, or a UsageError. */

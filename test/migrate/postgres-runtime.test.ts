@@ -1,39 +1,13 @@
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
-
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {fanout, until} from '../helpers/cli.js'
-import {names, postgresBackend} from './backends.js'
-import type {Backend} from './backends.js'
-import type {Line} from './suite.js'
+import {names} from './backends.js'
+import {postgresFixture} from './postgres-fixture.js'
 
-let backend: Backend
-let dirs: string[] = []
-beforeAll(async () => {
-  backend = await postgresBackend()
-})
-afterAll(async () => {
-  await backend?.close()
-  await Promise.all(dirs.map((dir) => rm(dir, {recursive: true, force: true})))
-})
-
-/** A directory of migration files written by the test. */
-async function migrationsOf(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'fanout-runtime-'))
-  dirs.push(dir)
-  for (const [name, sql] of Object.entries(files)) await writeFile(join(dir, name), sql)
-  return dir
-}
-
-async function migrate(args: string[]) {
-  const result = await fanout(['migrate', ...(['status', 'validate', 'repair', 'baseline'].includes(args[0]!) ? [args.shift()!] : []), '--database', backend.url, '--json', ...args])
-  return {...result, lines: (JSON.parse(result.stdout || '{"results":[]}') as {results: Line[]}).results, summary: JSON.parse(result.stdout || '{}').summary}
-}
+const {db, migrationsOf, migrate} = postgresFixture()
 
 const history = (namespace: string) =>
-  backend.query<{version: string; success: boolean}>(`SELECT version, success FROM ${namespace}.fanout_schema_history ORDER BY installed_rank`)
+  db().query<{version: string; success: boolean}>(`SELECT version, success FROM ${namespace}.fanout_schema_history ORDER BY installed_rank`)
 
 describe('a terminated backend or a lost connection (finding 5)', () => {
   const files = {
@@ -43,8 +17,8 @@ describe('a terminated backend or a lost connection (finding 5)', () => {
   }
   /** Terminates the session sleeping in V2 once it sleeps. */
   const terminateSleeper = async () => {
-    await until(async () => (await backend.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()`)).length > 0, 20_000)
-    await backend.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()`)
+    await until(async () => (await db().query(`SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()`)).length > 0, 20_000)
+    await db().query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()`)
   }
 
   it('pg_terminate_backend() on a migrating session: the namespace fails, the report is printed, exit 1, history is what committed', async () => {
@@ -59,7 +33,7 @@ describe('a terminated backend or a lost connection (finding 5)', () => {
     expect(killed.error).toMatch(/^V2__slow\.sql: terminating connection due to administrator command \(SQLSTATE 57P01\)/)
     expect(result.summary).toMatchObject({succeeded: 2, failed: 1, cancelled: 0})
     expect(await history('kill_002')).toEqual([{version: '1', success: true}])
-    const [tables] = await backend.query(`SELECT to_regclass('kill_002.t') IS NOT NULL AS t, to_regclass('kill_002.u') IS NOT NULL AS u`)
+    const [tables] = await db().query(`SELECT to_regclass('kill_002.t') IS NOT NULL AS t, to_regclass('kill_002.u') IS NOT NULL AS u`)
     expect(tables).toEqual({t: true, u: false})
   })
 
@@ -90,7 +64,7 @@ describe('runs at once on one database (finding 2)', () => {
     for (const run of runs) expect(run.code, run.stdout.slice(0, 2000) + run.stderr).toBe(0)
     const applied = runs.flatMap((run) => run.lines).reduce((sum, line) => sum + (line.applied?.length ?? 0), 0)
     expect(applied).toBe(500)
-    const [counts] = await backend.query<{rows: number; history: number; failed: number; invalid: number; indexes: number}>(
+    const [counts] = await db().query<{rows: number; history: number; failed: number; invalid: number; indexes: number}>(
       `SELECT (SELECT count(*)::int FROM (${namespaces.map((namespace) => `SELECT 1 FROM ${namespace}.orders`).join(' UNION ALL ')}) o) AS rows,
               (SELECT count(*)::int FROM (${namespaces.map((namespace) => `SELECT success FROM ${namespace}.fanout_schema_history`).join(' UNION ALL ')}) h) AS history,
               (SELECT count(*)::int FROM (${namespaces.map((namespace) => `SELECT success FROM ${namespace}.fanout_schema_history WHERE NOT success`).join(' UNION ALL ')}) f) AS failed,
@@ -106,30 +80,30 @@ describe('runs at once on one database (finding 2)', () => {
       'V2__unique_sku.sql': '-- fanout:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS items_sku ON items (sku);\n',
     })
     expect((await migrate(['--dir', dir, '-n', 'inv_001', '--create-namespaces', '--target', '1'])).code).toBe(0)
-    await backend.query(`INSERT INTO inv_001.items VALUES ('a'), ('a')`)
+    await db().query(`INSERT INTO inv_001.items VALUES ('a'), ('a')`)
     const failed = await migrate(['--dir', dir, '-n', 'inv_001'])
     expect(failed.code).toBe(1)
     expect(failed.lines[0]!.error).toMatch(/^V2__unique_sku\.sql: could not create unique index "items_sku".*it left the INVALID index items_sku, which fanout migrate repair drops/)
-    await backend.query(`DELETE FROM inv_001.items WHERE ctid = (SELECT max(ctid) FROM inv_001.items)`)
-    const repair = await fanout(['migrate', 'repair', '--database', backend.url, '--dir', dir, '-n', 'inv_001'])
+    await db().query(`DELETE FROM inv_001.items WHERE ctid = (SELECT max(ctid) FROM inv_001.items)`)
+    const repair = await fanout(['migrate', 'repair', '--database', db().url, '--dir', dir, '-n', 'inv_001'])
     expect(repair.code).toBe(0)
     expect(repair.stdout).toContain('inv_001: dropped the INVALID index items_sku')
     expect((await migrate(['--dir', dir, '-n', 'inv_001'])).code).toBe(0)
-    const [index] = await backend.query(`SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = 'inv_001.items_sku'::regclass`)
+    const [index] = await db().query(`SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = 'inv_001.items_sku'::regclass`)
     expect(index).toEqual({valid: true})
   })
 })
 
 describe('read-only selection, status and validate (finding 4)', () => {
   it('--namespaces-query cannot drop a schema, not even as a second statement', async () => {
-    await backend.query('CREATE SCHEMA IF NOT EXISTS victim; CREATE TABLE IF NOT EXISTS victim.keep (id int)')
+    await db().query('CREATE SCHEMA IF NOT EXISTS victim; CREATE TABLE IF NOT EXISTS victim.keep (id int)')
     const dir = await migrationsOf({'V1__t.sql': 'CREATE TABLE t (id int);\n'})
     for (const query of ['DROP SCHEMA victim CASCADE', "SELECT 'ro_001'; DROP SCHEMA victim CASCADE", 'WITH gone AS (DELETE FROM victim.keep RETURNING id) SELECT id::text FROM gone']) {
-      const result = await fanout(['migrate', '--database', backend.url, '--dir', dir, '--namespaces-query', query])
+      const result = await fanout(['migrate', '--database', db().url, '--dir', dir, '--namespaces-query', query])
       expect(result.code, result.stderr).toBe(2)
       expect(result.stderr).toMatch(/--namespaces-query: .*(read-only transaction|multiple commands)/)
     }
-    expect(await backend.query(`SELECT to_regclass('victim.keep') IS NOT NULL AS kept`)).toEqual([{kept: true}])
+    expect(await db().query(`SELECT to_regclass('victim.keep') IS NOT NULL AS kept`)).toEqual([{kept: true}])
   })
 
   it('status with a data-modifying CTE deletes no history row', async () => {
@@ -137,7 +111,7 @@ describe('read-only selection, status and validate (finding 4)', () => {
     expect((await migrate(['--dir', dir, '-n', 'ro_002', '--create-namespaces'])).code).toBe(0)
     const query = "WITH gone AS (DELETE FROM ro_002.fanout_schema_history RETURNING 'ro_002'::text AS name) SELECT name FROM gone"
     for (const command of ['status', 'validate']) {
-      const result = await fanout(['migrate', command, '--database', backend.url, '--dir', dir, '--namespaces-query', query])
+      const result = await fanout(['migrate', command, '--database', db().url, '--dir', dir, '--namespaces-query', query])
       expect(result.code).toBe(2)
       expect(result.stderr).toMatch(/read-only transaction/)
     }
@@ -153,7 +127,7 @@ describe('figures on record (finding 6)', () => {
       'V3__c.sql': 'SELECT 1;\n',
     })
     expect((await migrate(['--dir', dir, '-n', 'fig_001', '--create-namespaces'])).code).toBe(0)
-    const rows = await backend.query<{version: string; ms: number; gap: number | null}>(
+    const rows = await db().query<{version: string; ms: number; gap: number | null}>(
       `SELECT version, execution_ms AS ms, (extract(epoch FROM installed_on - lag(installed_on) OVER (ORDER BY installed_rank)) * 1000)::int AS gap
          FROM fig_001.fanout_schema_history ORDER BY installed_rank`,
     )
