@@ -29,7 +29,7 @@ export default class Migrate extends NamespacesCommand {
   static override summary = 'Apply versioned SQL migrations across many namespaces (PostgreSQL schemas) at once.'
 
   static override description = [
-    'Files are V<version>__<description>.sql (Flyway naming; 1.2 < 1.10), applied in version order to each namespace, with ${namespace} replaced by its name. Each migration runs in its own transaction with SET LOCAL search_path to the namespace, and commits together with its row in <namespace>.fanout_schema_history — a failed one leaves the namespace at its last good version, never half-applied. A file whose first line is "-- fanout:no-transaction" runs outside a transaction (CREATE INDEX CONCURRENTLY; one such statement a file); if it fails it is recorded and blocks the namespace until fanout migrate repair.',
+    'Files are V<version>__<description>.sql (Flyway naming; 1.2 < 1.10), applied in version order to each namespace, with ${namespace} (and --placeholder values) filled in safely for where each stands. Each migration runs in its own transaction with SET LOCAL search_path to the namespace, and commits together with its row in <namespace>.fanout_schema_history — a failed one leaves the namespace at its last good version, never half-applied. A file holding a statement PostgreSQL refuses in a transaction (CREATE INDEX CONCURRENTLY, VACUUM…, read from the parsed SQL), or whose first line is "-- fanout:no-transaction", runs outside one, statement by statement; if it fails it is recorded and blocks the namespace until fanout migrate repair.',
     'Namespaces are worked on in parallel (--workers), each under its own advisory lock: two runs on one database never apply a migration twice. --fail-fast (default): the first failure cancels namespaces not started; those in flight finish their current migration and stop. --keep-going: every other namespace goes on. Re-running resumes each namespace where it stopped.',
     'The database is PostgreSQL (--database postgres://…) or, with no --database, PGlite kept in ./.fanout/pglite: no server needed.',
     'Exit codes: 0 every namespace migrated; 1 some failed or were cancelled; 2 bad usage, files, database or selection (nothing ran); 3 internal error; 130 interrupted.',
@@ -70,7 +70,9 @@ export default class Migrate extends NamespacesCommand {
     const transaction = flags.transaction as 'migration' | 'namespace'
     const outside = migrations.find((migration) => !migration.transactional)
     if (transaction === 'namespace' && outside) {
-      throw new UsageError(`--transaction namespace cannot include ${outside.script} (-- fanout:no-transaction); use --transaction migration`)
+      const why = outside.statements.find((statement) => statement.outside)
+      const reason = why ? `${why.outside} at line ${why.line}` : '-- fanout:no-transaction'
+      throw new UsageError(`--transaction namespace cannot include ${outside.script} (${reason}: it runs outside a transaction); use --transaction migration`)
     }
     const metrics = await this.openMetrics(flags)
     const migrateMetrics = metrics && new MigrateMetrics(metrics.registry, flags['metrics-per-namespace'])

@@ -9,17 +9,26 @@ import type {Envelope} from '../report/envelope.js'
 import {Progress, progressMode} from '../report/progress.js'
 import {openDatabase} from './database.js'
 import type {Database} from './database.js'
-import {loadMigrations} from './migration-files.js'
+import {loadMigrations, withSession} from './migration-files.js'
 import type {Migration} from './migration-files.js'
 import {FLYWAY_TABLE, HISTORY_TABLE, checksummedFor, historyFormat} from './history.js'
 import type {HistoryFormat} from './history.js'
 import {selectNamespaces} from './namespaces.js'
+import {placeholderValues} from './placeholder-values.js'
 import {runNamespaces} from './run-namespaces.js'
 import type {NamespaceResult, RunOptions} from './run-namespaces.js'
 
 /** The flags of every `fanout migrate` command: where the files are, which database, which namespaces. */
 export const namespaceFlags = {
-  dir: Flags.string({char: 'd', helpValue: '<dir>', default: 'migrations', summary: 'Directory of V<version>__<description>.sql files.'}),
+  dir: Flags.string({char: 'd', helpValue: '<dir>', default: 'migrations', summary: 'Directory of V<version>__<description>.sql files (subfolders too), R__ and B__ ones.'}),
+  placeholder: Flags.string({
+    char: 'p',
+    helpValue: '<key=value>',
+    multiple: true,
+    multipleNonGreedy: true,
+    summary: 'A value for ${key} in the migrations (repeatable); overrides fanout.yaml.',
+  }),
+  config: Flags.string({helpValue: '<file>', summary: 'YAML file with a placeholders: map (default: ./fanout.yaml when it exists).'}),
   database: Flags.string({
     helpValue: '<url>',
     summary: 'postgres://user@host:port/db, pglite://PATH or pglite://memory.',
@@ -43,6 +52,8 @@ export const namespaceFlags = {
 
 export type NamespaceFlags = {
   dir: string
+  placeholder?: string[]
+  config?: string
   database?: string
   namespaces?: string
   'namespaces-file'?: string
@@ -64,8 +75,12 @@ export abstract class NamespacesCommand extends FanoutCommand {
   /** The files (with the checksums the history table keeps), the history table, and the namespaces selected. */
   protected async prepare(flags: NamespaceFlags, fallback?: 'managed'): Promise<{migrations: Migration[]; history: HistoryFormat; namespaces: string[]}> {
     const history = historyFormat(identifier('--history-table', flags['history-table']))
-    const migrations = checksummedFor(history, await loadMigrations(flags.dir))
+    const files = checksummedFor(history, await loadMigrations(flags.dir, await placeholderValues(flags)))
     this.db = await openDatabase(flags.database, flags.workers)
+    const migrations = withSession(files, await this.db.withConnection(async (connection) => {
+      const [session] = await connection.query<{user: string; database: string}>('SELECT current_user AS user, current_database() AS database')
+      return session!
+    }))
     const namespaces = await selectNamespaces(
       this.db,
       {names: flags.namespaces, file: flags['namespaces-file'], pattern: flags['namespace-pattern'], query: flags['namespaces-query']},

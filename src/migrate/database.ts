@@ -1,10 +1,14 @@
 import {mkdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {resolve} from 'node:path'
+import {Readable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
 import {setImmediate} from 'node:timers/promises'
 
 import pg from 'pg'
+import {from as copyFrom} from 'pg-copy-streams'
 
 import {UsageError} from '../cli/errors.js'
+import {copyFromBlob} from './sql-split.js'
 import {StopLatch} from './stop-latch.js'
 
 /** One session on the database: what a namespace's migrations run on, start to end. */
@@ -13,6 +17,8 @@ export interface Connection {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>
   /** One or more statements sent as one simple query (no parameters): a migration script, a whole transaction. */
   exec(sql: string): Promise<void>
+  /** `COPY … FROM stdin` with its data (the text between the statement and its `\.` line in a migration file). */
+  copyFrom(sql: string, data: string): Promise<void>
 }
 
 export interface Database {
@@ -66,7 +72,20 @@ async function openPostgres(url: string, connections: number): Promise<Database>
       client.on('error', lost)
       const connection: Connection = {
         query: async (sql, params) => (await client.query({text: sql, values: params, queryMode: 'extended'} as pg.QueryConfig)).rows,
-        exec: async (sql) => void (await client.query(sql)),
+        exec: async (sql) => {
+          // The statements that completed before an error say which one failed (the error alone does not).
+          let completed = 0
+          const count = () => completed++
+          client.connection.on('commandComplete', count)
+          try {
+            await client.query(sql)
+          } catch (error) {
+            throw Object.assign(error as object, {completed})
+          } finally {
+            client.connection.removeListener('commandComplete', count)
+          }
+        },
+        copyFrom: (sql, data) => pipeline(Readable.from([data]), client.query(copyFrom(sql))),
       }
       try {
         const value = await work(connection)
@@ -122,6 +141,10 @@ async function openPglite(location: string): Promise<Database> {
     exec: async (sql) => {
       await setImmediate()
       await db.exec(sql)
+    },
+    copyFrom: async (sql, data) => {
+      await setImmediate()
+      await db.query(copyFromBlob(sql), [], {blob: new Blob([data])})
     },
   }
   return {

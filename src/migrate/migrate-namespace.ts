@@ -2,13 +2,15 @@ import {baselineRow} from './baseline.js'
 import type {Connection, Database} from './database.js'
 import {NamespaceFailure, NamespaceStopped} from './failures.js'
 import type {Progress} from './failures.js'
+import {hintFor} from './error-hints.js'
 import {createHistorySql, markerSql, readState, recordSql} from './history.js'
 import type {Applied, HistoryFormat, NamespaceState} from './history.js'
-import {sqlFor} from './migration-files.js'
+import {sqlFor, statementsFor} from './migration-files.js'
 import type {Migration} from './migration-files.js'
 import {dropIndexes, invalidIndexes} from './invalid-indexes.js'
 import {withNamespaceLock} from './namespace-lock.js'
 import {isRecorded, planFor} from './plan.js'
+import {statementStart} from './sql-split.js'
 import type {Plan} from './plan.js'
 import {quoteIdent} from './sql.js'
 import {StopLatch} from './stop-latch.js'
@@ -143,8 +145,10 @@ async function migrateLocked(connection: Connection, namespace: string, options:
   }
   for (const batch of batchesOf(plan.pending, options.stop !== undefined)) {
     if (options.signal.aborted) throw new NamespaceStopped(progress)
-    if (batch[0]!.transactional) {
+    if (batchable(batch[0]!)) {
       await applyBatch(connection, namespace, batch, setup, options, progress)
+    } else if (batch[0]!.transactional) {
+      await applyInSteps(connection, namespace, batch[0]!, setup, options, progress)
     } else {
       if (setup) await connection.exec(setup)
       await applyOutsideTransaction(connection, namespace, batch[0]!, options, progress)
@@ -161,10 +165,32 @@ function batchesOf(pending: Migration[], batched: boolean): Migration[][] {
   const batches: Migration[][] = []
   for (const migration of pending) {
     const last = batches.at(-1)
-    if (batched && last && migration.transactional && last[0]!.transactional) last.push(migration)
+    if (batched && last && batchable(migration) && batchable(last[0]!)) last.push(migration)
     else batches.push([migration])
   }
   return batches
+}
+
+/** A migration whose text can go to the server as it is: transactional, and no COPY data (which is not SQL) in it. */
+function batchable(migration: Migration): boolean {
+  return migration.transactional && migration.statements.every((statement) => statement.copyData === undefined)
+}
+
+/** A transactional migration holding COPY … FROM stdin: in its transaction, statement by statement, then its history row. */
+async function applyInSteps(connection: Connection, namespace: string, migration: Migration, setup: string, options: MigrateOptions, progress: Progress) {
+  await connection.exec(`BEGIN;\n${options.stop?.checkSql ?? ''}${setup}${START}${searchPath(namespace)}${statementTimeout(options)}`)
+  const failure = await runOneByOne(connection, migration, namespace)
+  if (failure !== undefined) {
+    if (!(await isAlive(connection))) throw new ConnectionLost(failure, [migration])
+    throw failureOf(failure, migration, sqlFor(migration, namespace), 0, progress)
+  }
+  try {
+    await connection.exec(`${recordSql(namespace, migration, true, 'server', options.history)};\nCOMMIT`)
+  } catch (error) {
+    if (!(await isAlive(connection))) throw new ConnectionLost(error, [migration])
+    throw failureOf(error, migration, '', 0, progress)
+  }
+  markApplied(namespace, migration, options, progress)
 }
 
 function markApplied(namespace: string, migration: Migration, options: MigrateOptions, progress: Progress): void {
@@ -234,32 +260,18 @@ async function applyBatch(connection: Connection, namespace: string, batch: Migr
   try {
     await connection.exec(text)
   } catch (error) {
+    locateStatement(error, text)
     if (!(await isAlive(connection))) throw new ConnectionLost(error, batch)
     const committed = batch.length === 1 ? [] : await committedRows(connection, namespace, options.history)
     let failed = 0
     while (failed < batch.length && isRecorded(committed, batch[failed]!)) markApplied(namespace, batch[failed++]!, options, progress)
     if (StopLatch.stopped(error)) throw new NamespaceStopped(progress)
-    // Nothing committed, yet the error stands in a later migration: a syntax error, which fails the whole query
-    // before any of it runs. The migrations before the broken one still apply, as if sent one by one.
-    const parsed = failed === 0 ? migrationAt(error, starts, sqls) : undefined
-    if (parsed !== undefined && parsed > 0) {
-      await applyBatch(connection, namespace, batch.slice(0, parsed), setup, options, progress)
-      throw failureOf(error, batch[parsed]!, sqls[parsed]!, starts[parsed]!, progress)
-    }
     const at = Math.min(failed, batch.length - 1)
     throw failureOf(error, batch[at]!, sqls[at]!, starts[at]!, progress)
   } finally {
     if (stop) signal.removeEventListener('abort', raise)
   }
   for (const migration of batch) markApplied(namespace, migration, options, progress)
-}
-
-/** The index of the migration whose text holds the error's position, when the error has one. */
-function migrationAt(error: unknown, starts: number[], sqls: string[]): number | undefined {
-  const at = Number((error as {position?: string}).position) - 1
-  if (!(at >= 0)) return undefined
-  const index = starts.findIndex((start, i) => at >= start && at <= start + sqls[i]!.length)
-  return index === -1 ? undefined : index
 }
 
 /** What a namespace's history holds; nothing when it cannot be read. */
@@ -284,12 +296,7 @@ async function applyOutsideTransaction(connection: Connection, namespace: string
   await connection.exec(`SET search_path TO ${quoteIdent(namespace)}, public${timeout}`)
   const started = performance.now()
   const sql = sqlFor(migration, namespace)
-  let failure: unknown
-  try {
-    await connection.exec(sql)
-  } catch (error) {
-    failure = error
-  }
+  const failure = await runOneByOne(connection, migration, namespace)
   try {
     await connection.exec(`RESET search_path; RESET statement_timeout;\n${recordSql(namespace, migration, failure === undefined, performance.now() - started, options.history)}`)
   } catch (error) {
@@ -302,14 +309,55 @@ async function applyOutsideTransaction(connection: Connection, namespace: string
   throw failureOf(failure, migration, sql, 0, progress, undefined, leftover)
 }
 
+/**
+ * A run-time error (no position of its own) of a query of several statements, as the position of the statement that
+ * failed: the one after those the server completed. Kept apart from `position`, which means a syntax error.
+ */
+function locateStatement(error: unknown, text: string): void {
+  const {position, completed} = error as {position?: string; completed?: number}
+  if (position !== undefined || completed === undefined) return
+  const start = statementStart(text, completed)
+  if (start !== undefined) Object.assign(error as object, {statementPosition: String(start + 1)})
+}
+
+/**
+ * Statement by statement, as Flyway runs a non-transactional migration: several in one query would make PostgreSQL
+ * run them in one implicit transaction, which CREATE INDEX CONCURRENTLY refuses. The error of the failing one gets
+ * a position in the whole file's text (its own, or its first character) so that the failure names its line.
+ */
+async function runOneByOne(connection: Connection, migration: Migration, namespace: string): Promise<unknown> {
+  for (const statement of statementsFor(migration, namespace)) {
+    try {
+      await (statement.copy === undefined ? connection.exec(statement.sql) : connection.copyFrom(statement.sql, statement.copy))
+    } catch (error) {
+      const position = Number((error as {position?: string}).position)
+      return Object.assign(error as object, {position: String(statement.offset + (position > 0 ? position : 1))})
+    }
+  }
+  return undefined
+}
+
 /** --transaction namespace: every pending migration, or none, in one transaction. */
 async function applyAll(connection: Connection, namespace: string, pending: Migration[], options: MigrateOptions, progress: Progress) {
   await connection.exec(`BEGIN;\n${searchPath(namespace)}${statementTimeout(options)}`)
   for (const migration of pending) {
     const sql = sqlFor(migration, namespace)
+    if (!batchable(migration)) {
+      // COPY data is not SQL: statement by statement, in the one transaction.
+      await connection.exec(START)
+      const failure = await runOneByOne(connection, migration, namespace)
+      if (failure === undefined) {
+        await connection.exec(recordSql(namespace, migration, true, 'server', options.history))
+        continue
+      }
+      if (!(await isAlive(connection))) throw new ConnectionLost(failure, [])
+      throw failureOf(failure, migration, sql, 0, progress)
+    }
+    const text = `${START}${sql}\n;\n${recordSql(namespace, migration, true, 'server', options.history)}`
     try {
-      await connection.exec(`${START}${sql}\n;\n${recordSql(namespace, migration, true, 'server', options.history)}`)
+      await connection.exec(text)
     } catch (error) {
+      locateStatement(error, text)
       if (!(await isAlive(connection))) throw new ConnectionLost(error, [])
       throw failureOf(error, migration, sql, START.length, progress)
     }
@@ -337,10 +385,10 @@ function messageOf(error: unknown): string {
 
 /** `V3__add_email.sql line 4: column "x" does not exist (SQLSTATE 42703)`, with the progress made before it. */
 function failureOf(error: unknown, migration: Migration, sql: string, offset: number, progress: Progress, sqlstate = sqlstateOf(error), more = ''): NamespaceFailure {
-  const {code, position} = error as {code?: string; position?: string}
+  const {code, position = (error as {statementPosition?: string}).statementPosition} = error as {code?: string; position?: string}
   let where = migration.script
   const at = Number(position) - 1 - offset
   if (at >= 0 && at < sql.length) where += ` line ${sql.slice(0, at).split('\n').length}`
   const detail = sqlstateOf(error) ? ` (SQLSTATE ${sqlstateOf(error)})` : code ? ` (${code})` : ''
-  return new NamespaceFailure(`${where}: ${messageOf(error)}${detail}${more}`, snapshot(progress), sqlstate ?? code)
+  return new NamespaceFailure(`${where}: ${messageOf(error)}${detail}${hintFor(error, sql, at)}${more}`, snapshot(progress), sqlstate ?? code)
 }

@@ -3,6 +3,10 @@ import {readdir, readFile} from 'node:fs/promises'
 import {join, relative, sep} from 'node:path'
 
 import {UsageError} from '../cli/errors.js'
+import {BUILT_IN, markPlaceholders, render, templateOf} from './placeholders.js'
+import type {SqlTemplate, Values} from './placeholders.js'
+import {lineAt, loadParser, splitSql, SqlSyntaxError} from './sql-split.js'
+import {cannotRunInTransaction, transactionControl} from './statement-rules.js'
 
 /**
  * Flyway's kinds: `V` versioned (applied once, in version order), `R` repeatable (no version; applied after the
@@ -25,8 +29,37 @@ export interface Migration {
   sql: string
   /** SHA-256 of the text with line endings made `\n`: a file checked out on Windows is the same migration. */
   checksum: string
-  /** False for files whose first line is `-- fanout:no-transaction` (CREATE INDEX CONCURRENTLY and the like). */
+  /**
+   * False for files whose first line is `-- fanout:no-transaction`, and for files holding a statement PostgreSQL
+   * runs only outside a transaction block (CREATE INDEX CONCURRENTLY, VACUUM…): they run statement by statement.
+   */
   transactional: boolean
+  /** Its top-level statements, as PostgreSQL's parser splits them. */
+  statements: MigrationStatement[]
+  /** The text with its placeholders located and classified. */
+  template: SqlTemplate
+  /** The placeholders' values that are the same in every namespace (given, and Flyway's built-ins). */
+  values: Values
+}
+
+export interface MigrationStatement {
+  start: number
+  end: number
+  line: number
+  /** The data of a `COPY … FROM stdin`, as offsets of the text. */
+  copyData?: {start: number; end: number}
+  /** Why it cannot run in a transaction (`CREATE INDEX CONCURRENTLY`), if so. */
+  outside?: string
+}
+
+/** One statement of a migration as sent to one namespace. */
+export interface StatementSql {
+  sql: string
+  line: number
+  /** Where it starts in sqlFor()'s text, to read an error's position against the whole file. */
+  offset: number
+  /** The rows a `COPY … FROM stdin` reads. */
+  copy?: string
 }
 
 const VERSIONED = /^([VB])(\d+(?:[._]\d+)*)__(.+)\.sql$/
@@ -46,8 +79,12 @@ const NO_TRANSACTION = /^\s*--\s*fanout:no-transaction\s*$/i
  * folder not named as Flyway names migrations, an undo file, two files of one version — is a UsageError before any
  * namespace is touched. Files of other extensions are ignored.
  */
-export async function loadMigrations(dir: string): Promise<Migration[]> {
+export async function loadMigrations(dir: string, placeholders: Values = {}): Promise<Migration[]> {
   const migrations: Migration[] = []
+  const known = new Set([...BUILT_IN, ...Object.keys(placeholders)])
+  // Flyway's format, in UTC: one value for the whole run.
+  const timestamp = new Date().toISOString().slice(0, 19).replace('T', ' ')
+  await loadParser()
   for (const path of await sqlFiles(dir)) {
     const name = path.slice(path.lastIndexOf('/') + 1)
     const file = join(dir, path)
@@ -60,6 +97,9 @@ export async function loadMigrations(dir: string): Promise<Migration[]> {
     }
     const text = (await readFile(file, 'utf8')).replace(/^\uFEFF/, '')
     const sql = text.replaceAll('\r\n', '\n')
+    const {statements, template} = readSql(file, sql, known)
+    const marked = NO_TRANSACTION.test(sql.split('\n', 1)[0]!)
+    const transactional = !marked && statements.every((statement) => statement.outside === undefined)
     migrations.push({
       kind: naming.kind,
       version: naming.version?.replaceAll('_', '.') ?? null,
@@ -69,8 +109,17 @@ export async function loadMigrations(dir: string): Promise<Migration[]> {
       file,
       sql,
       checksum: createHash('sha256').update(sql).digest('hex'),
-      transactional: !NO_TRANSACTION.test(sql.split('\n', 1)[0]!),
+      transactional,
+      statements: statements.map(({control: _, ...statement}) => statement),
+      template,
+      values: {...placeholders, 'flyway:filename': name, 'flyway:timestamp': timestamp},
     })
+    const control = transactional && statements.find((statement) => statement.control)
+    if (control) {
+      throw new UsageError(
+        `${file}:${control.line}: ${control.control} in a migration that runs in a transaction would commit or undo part of it behind fanout's back (fanout commits each migration with its history row); remove it, or make "-- fanout:no-transaction" the file's first line to run its statements one by one`,
+      )
+    }
   }
   if (migrations.length === 0) throw new UsageError(`--dir: no ${NAMING} files in "${dir}"; check the path`)
   migrations.sort(compareMigrations)
@@ -82,6 +131,20 @@ export async function loadMigrations(dir: string): Promise<Migration[]> {
     }
   }
   return migrations
+}
+
+/** The file split into statements by PostgreSQL's parser, each with what it means for transactions. */
+function readSql(file: string, sql: string, known: ReadonlySet<string>) {
+  const {marked, found} = markPlaceholders(sql)
+  let split
+  try {
+    split = splitSql(marked)
+  } catch (error) {
+    if (!(error instanceof SqlSyntaxError)) throw error
+    throw new UsageError(`${file}:${lineAt(sql, error.offset)}: ${error.message} (PostgreSQL's parser); fix the SQL`)
+  }
+  const statements = split.map(({start, end, line, copyData, tree}) => ({start, end, line, copyData, outside: cannotRunInTransaction(tree), control: transactionControl(tree)}))
+  return {statements, template: templateOf(file, sql, marked, split, found, known)}
 }
 
 /** Every `.sql` path under `dir`, relative to it with `/` separators, sorted; a folder named like a migration is refused. */
@@ -140,7 +203,31 @@ export function parseVersion(input: string): number[] {
   return segmentsOf(input)
 }
 
-/** The migration's SQL for one namespace: `${namespace}` replaced by its name. */
+/** Adds what only the database knows: `${flyway:user}` and `${flyway:database}`. */
+export function withSession(migrations: Migration[], session: {user: string; database: string}): Migration[] {
+  return migrations.map((migration) => ({...migration, values: {...migration.values, 'flyway:user': session.user, 'flyway:database': session.database}}))
+}
+
+function valuesFor(migration: Migration, namespace: string): Values {
+  return {...migration.values, namespace, 'flyway:defaultSchema': namespace}
+}
+
+/** The migration's SQL for one namespace, each placeholder filled in safely for where it stands. */
 export function sqlFor(migration: Migration, namespace: string): string {
-  return migration.sql.replaceAll('${namespace}', namespace)
+  return migration.template.slots.length === 0 ? migration.sql : render(migration.template, valuesFor(migration, namespace))
+}
+
+/** The migration's statements for one namespace, one by one (a migration run outside a transaction). */
+export function statementsFor(migration: Migration, namespace: string): StatementSql[] {
+  const values = valuesFor(migration, namespace)
+  const statements: StatementSql[] = []
+  let at = 0
+  let offset = 0
+  for (const {start, end, line, copyData} of migration.statements) {
+    offset += render(migration.template, values, at, start).length
+    const sql = render(migration.template, values, start, end)
+    statements.push({sql, line, offset, ...(copyData && {copy: render(migration.template, values, copyData.start, copyData.end)})})
+    at = start
+  }
+  return statements
 }

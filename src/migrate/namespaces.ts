@@ -3,6 +3,7 @@ import {readLineFile} from '../cli/line-file.js'
 import {readOnly} from './database.js'
 import type {Database} from './database.js'
 import {HISTORY_TABLE} from './history.js'
+import {namespaceProblem} from './sql.js'
 
 export interface Selection {
   /** `--namespaces a,b,c` */
@@ -24,20 +25,28 @@ const SYSTEM = "nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'"
  */
 export async function selectNamespaces(db: Database, selection: Selection, fallback?: 'managed', historyTable = HISTORY_TABLE): Promise<string[]> {
   const given = Object.values(selection).some((value) => value !== undefined)
-  const found: string[] = []
-  if (selection.names !== undefined) found.push(...selection.names.split(','))
-  if (selection.file !== undefined) found.push(...(await readLineFile(selection.file, '--namespaces-file', 'one namespace a line')).map((line) => line.text))
+  const found: {name: string; where: string}[] = []
+  const add = (names: string[], where: (index: number) => string) => names.forEach((name, index) => found.push({name: name.trim(), where: where(index)}))
+  if (selection.names !== undefined) add(selection.names.split(','), (index) => `--namespaces item ${index + 1}`)
+  if (selection.file !== undefined) {
+    const lines = await readLineFile(selection.file, '--namespaces-file', 'one namespace a line')
+    add(lines.map((line) => line.text), (index) => lines[index]!.where)
+  }
   if (selection.pattern !== undefined) {
-    found.push(...(await firstColumn(db, '--namespace-pattern', `SELECT nspname FROM pg_namespace WHERE nspname LIKE $1 AND ${SYSTEM} ORDER BY nspname`, [selection.pattern])))
+    const names = await firstColumn(db, '--namespace-pattern', `SELECT nspname FROM pg_namespace WHERE nspname LIKE $1 AND ${SYSTEM} ORDER BY nspname`, [selection.pattern])
+    add(names, (index) => `--namespace-pattern row ${index + 1}`)
   }
-  if (selection.query !== undefined) found.push(...(await firstColumn(db, '--namespaces-query', selection.query)))
+  if (selection.query !== undefined) add(await firstColumn(db, '--namespaces-query', selection.query), (index) => `--namespaces-query row ${index + 1}`)
   if (!given && fallback === 'managed') {
-    found.push(...(await firstColumn(db, 'discovery', `SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = $1 AND c.relkind = 'r' ORDER BY n.nspname`, [historyTable])))
+    const names = await firstColumn(db, 'discovery', `SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = $1 AND c.relkind = 'r' ORDER BY n.nspname`, [historyTable])
+    add(names, (index) => `schema ${index + 1} with a history table`)
   }
-  const namespaces = [...new Set(found.map((name) => name.trim()).filter((name) => name !== ''))]
-  for (const name of namespaces) {
-    if (Buffer.byteLength(name) > 63) throw new UsageError(`namespace "${name}" is longer than PostgreSQL's 63 bytes; shorten it`)
+  const entries = found.filter(({name}) => name !== '')
+  for (const {name, where} of entries) {
+    const problem = namespaceProblem(name)
+    if (problem) throw new UsageError(`${where}: namespace ${JSON.stringify(name)} ${problem}`)
   }
+  const namespaces = [...new Set(entries.map(({name}) => name))]
   if (namespaces.length === 0) {
     throw new UsageError(
       given

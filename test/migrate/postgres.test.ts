@@ -7,10 +7,12 @@ import {describe, expect, it} from 'vitest'
 import {fanout} from '../helpers/cli.js'
 import {names, postgresBackend} from './backends.js'
 import type {Backend} from './backends.js'
+import {sqlTextSuite} from './sql-text-suite.js'
 import {migrateSuite, usageSuite} from './suite.js'
 
 describe('fanout migrate on PostgreSQL', () => {
   migrateSuite(postgresBackend)
+  describe('SQL text', () => sqlTextSuite(postgresBackend))
 })
 
 describe('fanout migrate on PostgreSQL: two runs at once', () => {
