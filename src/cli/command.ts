@@ -50,7 +50,7 @@ export abstract class FanoutCommand extends Command {
       const said = error.message
         .split('\n')
         .map((line) => line.trim())
-        .filter((line) => line && !/^(The following errors occurred:|See more help with --help)$/.test(line))
+        .filter((line) => line && !/^(The following errors? occurred:|See more help with --help)$/.test(line))
       return this.fail(ExitCode.usage, `${said.join('; ')} (see: fanout ${this.commandName} --help)`)
     }
     if (process.env.DEBUG) process.stderr.write(`${error.stack}\n`)

@@ -1,4 +1,5 @@
 import {UsageError} from '../cli/errors.js'
+import {displayUrl} from '../report/mask.js'
 import {readLineFile} from '../cli/line-file.js'
 import type {Line} from '../cli/line-file.js'
 import type {Condition} from './conditions.js'
@@ -25,13 +26,8 @@ export interface Check extends CheckDefaults {
   where: string
 }
 
-/** The URL as reports show it: never with its password. */
-export function displayUrl(url: URL): string {
-  if (!url.password) return url.href
-  const shown = new URL(url.href)
-  shown.password = '***'
-  return shown.href
-}
+// Masking lives below the domains (src/report), shared with loadtest; re-exported for health's own modules.
+export {displayUrl} from '../report/mask.js'
 
 /**
  * A check with no conditions of its own passes when the probe works and, for HTTP, the final status is below 400

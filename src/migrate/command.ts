@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {FanoutCommand} from '../cli/command.js'
 import {UsageError} from '../cli/errors.js'
-import {metricsFlags, outputFlags} from '../cli/flags.js'
+import {metricsFlags, outputFlags, positiveCount} from '../cli/flags.js'
 import {ExitCode} from '../report/exit-codes.js'
 import {statusOf} from '../report/envelope.js'
 import type {Envelope} from '../report/envelope.js'
@@ -44,7 +44,7 @@ export const namespaceFlags = {
     default: HISTORY_TABLE,
     summary: `The history table in each namespace. ${FLYWAY_TABLE} (or any other name): Flyway's own table, read and continued with its columns and CRC32 checksums.`,
   }),
-  workers: Flags.integer({char: 'w', min: 1, default: 8, summary: 'Namespaces worked on at once (and the size of the connection pool).'}),
+  workers: positiveCount({char: 'w', default: 8, summary: 'Namespaces worked on at once (and the size of the connection pool).'}),
   all: Flags.boolean({summary: 'List every namespace, not only the exceptions, when there are more than 50.'}),
   ...outputFlags,
   ...metricsFlags,

@@ -12,7 +12,8 @@ import {quoteIdent, quoteLiteral} from './sql.js'
 /** A namespace as `migrate status` and `migrate validate` see it. */
 export interface NamespaceStatus {
   version: string | null
-  pending: number
+  /** Versions not applied yet: the same field, and shape, as in `migrate`'s report. */
+  pending: string[]
   /** The script of a migration recorded as failed: the namespace is blocked until `migrate repair`. */
   failedScript?: string
   drift: string[]
@@ -28,7 +29,7 @@ function statusOf(namespace: string, state: NamespaceState, migrations: Migratio
   const plan = planFor(migrations, state.history)
   return {
     version: plan.version,
-    pending: plan.pending.length,
+    pending: plan.pending.map((migration) => migration.version ?? migration.script),
     ...(plan.failed ? {failedScript: plan.failed.script} : {}),
     drift: plan.drift,
   }

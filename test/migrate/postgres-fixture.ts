@@ -5,6 +5,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll} from 'vitest'
 
 import {fanout} from '../helpers/cli.js'
+import {parseJsonDocument} from '../helpers/json-schema.js'
 import {postgresBackend} from './backends.js'
 import type {Backend} from './backends.js'
 import type {Line} from './suite.js'
@@ -39,7 +40,9 @@ export function postgresFixture() {
     async migrate(args: string[]) {
       const sub = SUBCOMMANDS.has(args[0]!) ? [args[0]!] : []
       const result = await fanout(['migrate', ...sub, '--database', db().url, '--json', ...args.slice(sub.length)])
-      const report = JSON.parse(result.stdout || '{"results":[]}') as {results: (Line & {baselined?: boolean})[]; summary?: Record<string, number>}
+      type Report = {results: (Line & {baselined?: boolean; repairs?: string[]})[]; summary?: Record<string, number>}
+      // Every --json document is checked against its schema on the way.
+      const report: Report = result.stdout ? parseJsonDocument<Report>(result.stdout) : {results: []}
       return {...result, lines: report.results, summary: report.summary}
     },
   }

@@ -30,7 +30,7 @@ describe('a terminated backend or a lost connection (finding 5)', () => {
     expect(result.code).toBe(1)
     const killed = result.lines.find((line) => line.target === 'kill_002')!
     expect(killed).toMatchObject({status: 'failed', version: '1', applied: ['1']})
-    expect(killed.error).toMatch(/^V2__slow\.sql: terminating connection due to administrator command \(SQLSTATE 57P01\)/)
+    expect(killed.error!.message).toMatch(/^V2__slow\.sql: terminating connection due to administrator command \(SQLSTATE 57P01\)/)
     expect(result.summary).toMatchObject({succeeded: 2, failed: 1, cancelled: 0})
     expect(await history('kill_002')).toEqual([{version: '1', success: true}])
     const [tables] = await db().query(`SELECT to_regclass('kill_002.t') IS NOT NULL AS t, to_regclass('kill_002.u') IS NOT NULL AS u`)
@@ -83,7 +83,7 @@ describe('runs at once on one database (finding 2)', () => {
     await db().query(`INSERT INTO inv_001.items VALUES ('a'), ('a')`)
     const failed = await migrate(['--dir', dir, '-n', 'inv_001'])
     expect(failed.code).toBe(1)
-    expect(failed.lines[0]!.error).toMatch(/^V2__unique_sku\.sql line 2: could not create unique index "items_sku".*it left the INVALID index items_sku, which fanout migrate repair drops/)
+    expect(failed.lines[0]!.error!.message).toMatch(/^V2__unique_sku\.sql line 2: could not create unique index "items_sku".*it left the INVALID index items_sku, which fanout migrate repair drops/)
     await db().query(`DELETE FROM inv_001.items WHERE ctid = (SELECT max(ctid) FROM inv_001.items)`)
     const repair = await fanout(['migrate', 'repair', '--database', db().url, '--dir', dir, '-n', 'inv_001'])
     expect(repair.code).toBe(0)
@@ -149,7 +149,7 @@ describe('figures on record (finding 6)', () => {
     const result = await migrate(['--dir', dir, '-n', 'fig_002', '--create-namespaces'])
     expect(result.code).toBe(1)
     expect(result.lines[0]).toMatchObject({status: 'failed', version: '2', applied: ['1', '2']})
-    expect(result.lines[0]!.error).toMatch(/^V3__c\.sql line 3: column "no_such_column" does not exist \(SQLSTATE 42703\)/)
+    expect(result.lines[0]!.error!.message).toMatch(/^V3__c\.sql line 3: column "no_such_column" does not exist \(SQLSTATE 42703\)/)
     expect((await history('fig_002')).map((row) => row.version)).toEqual(['1', '2'])
   })
 

@@ -10,7 +10,7 @@ import type {Backend} from './backends.js'
 interface Report {
   ok: boolean
   summary: {total: number; succeeded: number; failed: number}
-  results: {target: string; status: string; version?: string | null; applied?: string[]; error?: string}[]
+  results: {target: string; status: string; version?: string | null; applied?: string[]; error?: {code: string; message: string}}[]
 }
 
 /** What fanout does with the SQL text of migrations (splitting, placeholders, transactions), on every database. */
@@ -110,7 +110,7 @@ export function sqlTextSuite(open: () => Promise<Backend>): void {
     await writeFile(join(dir, 'V1__t.sql'), 'CREATE TABLE t (v int);\n\nCOPY t FROM stdin;\n1\nnot a number\n\\.\n')
     const bad = await migrate(['--dir', dir, '-n', 'cp_1', '--create-namespaces'])
     expect(bad.code).toBe(1)
-    expect(bad.report.results[0]!.error).toMatch(/^V1__t\.sql line 3: invalid input syntax for type integer: "not a number"/)
+    expect(bad.report.results[0]!.error!.message).toMatch(/^V1__t\.sql line 3: invalid input syntax for type integer: "not a number"/)
     expect(await backend.query("SELECT to_regclass('cp_1.t') AS t")).toEqual([{t: null}])
     await writeFile(join(dir, 'V1__t.sql'), 'CREATE TABLE t (v int);\n\nCOPY t FROM stdin;\n1\n2\n\\.\n')
     await writeFile(join(dir, 'V2__u.sql'), 'COPY t FROM stdin;\n3\n\\.\n')
@@ -123,7 +123,7 @@ export function sqlTextSuite(open: () => Promise<Backend>): void {
     await writeFile(join(dir, 'V2__idx.sql'), 'CREATE INDEX CONCURRENTLY t_a ON t (v);\n\nCREATE UNIQUE INDEX CONCURRENTLY t_v ON t (v);\n')
     const result = await migrate(['--dir', dir, '-n', 'ln_1', '--create-namespaces'])
     expect(result.code).toBe(1)
-    expect(result.report.results[0]!.error).toMatch(/^V2__idx\.sql line 3: could not create unique index "t_v"/)
+    expect(result.report.results[0]!.error!.message).toMatch(/^V2__idx\.sql line 3: could not create unique index "t_v"/)
   })
 
   it('a run-time error names its statement\'s line; cannot-run-in-a-transaction and a missing extension function say what to do', async () => {
@@ -131,13 +131,13 @@ export function sqlTextSuite(open: () => Promise<Backend>): void {
     const zero = await migrate(['--dir', dir, '-n', 'rt_1', '--create-namespaces'])
     expect(zero.code).toBe(1)
     // PostgreSQL's CommandComplete messages count the statements that ran; PGlite's exec does not tell.
-    expect(zero.report.results[0]!.error).toMatch(backend.name === 'postgres' ? /^V1__t\.sql line 4: division by zero/ : /^V1__t\.sql.*: division by zero/)
+    expect(zero.report.results[0]!.error!.message).toMatch(backend.name === 'postgres' ? /^V1__t\.sql line 4: division by zero/ : /^V1__t\.sql.*: division by zero/)
     await writeFile(join(dir, 'V1__t.sql'), "CREATE TABLE t (v int);\nDO $$ BEGIN EXECUTE 'CREATE INDEX CONCURRENTLY t_v ON t (v)'; END $$;\n")
     const inside = await migrate(['--dir', dir, '-n', 'rt_1', '--create-namespaces'])
-    expect(inside.report.results[0]!.error).toMatch(/CREATE INDEX CONCURRENTLY cannot .*25001.*fanout runs a file outside a transaction by itself when it holds CREATE\/DROP INDEX CONCURRENTLY.*make "-- fanout:no-transaction" the file's first line/)
+    expect(inside.report.results[0]!.error!.message).toMatch(/CREATE INDEX CONCURRENTLY cannot .*25001.*fanout runs a file outside a transaction by itself when it holds CREATE\/DROP INDEX CONCURRENTLY.*make "-- fanout:no-transaction" the file's first line/)
     await writeFile(join(dir, 'V1__t.sql'), 'CREATE TABLE t (id uuid DEFAULT uuid_generate_v4());\n')
     const missing = await migrate(['--dir', dir, '-n', 'rt_1', '--create-namespaces'])
-    expect(missing.report.results[0]!.error).toMatch(/function uuid_generate_v4\(\) does not exist.*42883.*create the extension once in a shared schema every namespace sees/)
+    expect(missing.report.results[0]!.error!.message).toMatch(/function uuid_generate_v4\(\) does not exist.*42883.*create the extension once in a shared schema every namespace sees/)
   })
 
   it('placeholder and transaction flags that cannot work are exit 2 with one line', async () => {
