@@ -12,7 +12,7 @@ const {db, migrationsOf, migrate} = postgresFixture()
 /** psql, as a team builds a schema before fanout. */
 const psql = (sql: string) => promisify(execFile)('psql', ['-v', 'ON_ERROR_STOP=1', '-q', db().url, '-c', sql])
 
-describe('repair accepts an applied migration whose file is gone (finding 7)', () => {
+describe('repair accepts an applied migration whose file is gone (finding 7)', {timeout: 120_000}, () => {
   it('migrate says "accept it with fanout migrate repair"; repair does; migrate then goes on', async () => {
     const dir = await migrationsOf({'V1__a.sql': 'CREATE TABLE a (id int);\n', 'V2__b.sql': 'CREATE TABLE b (id int);\n', 'V3__c.sql': 'CREATE TABLE c (id int);\n'})
     const args = ['--dir', dir, '-n', 'gone_001']
@@ -39,7 +39,7 @@ describe('repair accepts an applied migration whose file is gone (finding 7)', (
   })
 })
 
-describe('repeatable migrations (R__)', () => {
+describe('repeatable migrations (R__)', {timeout: 120_000}, () => {
   it('apply after the versioned ones, again whenever their file changes (not drift), recorded with a null version', async () => {
     const dir = await migrationsOf({
       'V1__accounts.sql': 'CREATE TABLE accounts (id int, email text, active boolean NOT NULL DEFAULT true);\n',
@@ -68,7 +68,7 @@ describe('repeatable migrations (R__)', () => {
   })
 })
 
-describe('baseline a schema built before fanout', () => {
+describe('baseline a schema built before fanout', {timeout: 120_000}, () => {
   const files = {
     'V1__accounts.sql': 'CREATE TABLE accounts (id bigserial PRIMARY KEY, email text NOT NULL);\n',
     'V2__invoices.sql': 'CREATE TABLE invoices (id bigserial PRIMARY KEY, account_id bigint REFERENCES accounts (id));\n',
@@ -122,7 +122,7 @@ describe('baseline a schema built before fanout', () => {
   })
 })
 
-describe("Flyway's own history table (--history-table flyway_schema_history)", () => {
+describe("Flyway's own history table (--history-table flyway_schema_history)", {timeout: 120_000}, () => {
   // Checksums as Flyway computes them (CRC32 of the UTF-8 lines without line endings, BOM stripped, signed 32-bit),
   // worked out once with Python's zlib.crc32 for these exact texts.
   const V1 = 'CREATE TABLE accounts (id bigserial PRIMARY KEY, email text NOT NULL);\n'
@@ -157,5 +157,29 @@ describe("Flyway's own history table (--history-table flyway_schema_history)", (
     const validate = await migrate(['validate', ...args])
     expect(validate.code).toBe(1)
     expect(validate.lines[0]!.drift).toEqual(['V1__accounts.sql changed after it was applied (checksum differs)'])
+  })
+})
+
+describe('baseline migrations (B__)', {timeout: 120_000}, () => {
+  it('a namespace with no history starts from the latest B__ file; one with history goes on with the versioned files', async () => {
+    const dir = await migrationsOf({
+      'V1__accounts.sql': 'CREATE TABLE accounts (id bigserial PRIMARY KEY);\n',
+      'V2__invoices.sql': 'CREATE TABLE invoices (id bigserial PRIMARY KEY, account_id bigint REFERENCES accounts (id));\n',
+      'B2__schema.sql': 'CREATE TABLE accounts (id bigserial PRIMARY KEY);\nCREATE TABLE invoices (id bigserial PRIMARY KEY, account_id bigint REFERENCES accounts (id));\n',
+      'V3__status.sql': "ALTER TABLE invoices ADD COLUMN status text NOT NULL DEFAULT 'open';\n",
+    })
+    expect((await migrate(['--dir', dir, '-n', 'bm_old', '--create-namespaces', '--target', '1'])).code).toBe(0)
+    const result = await migrate(['--dir', dir, '-n', 'bm_new,bm_old', '--create-namespaces'])
+    expect(result.code, result.stdout).toBe(0)
+    expect(result.lines.map((line) => [line.target, line.version, line.applied])).toEqual([
+      ['bm_new', '3', ['2', '3']],
+      ['bm_old', '3', ['2', '3']],
+    ])
+    expect(await db().query(`SELECT version, type, script FROM bm_new.fanout_schema_history ORDER BY installed_rank`)).toEqual([
+      {version: '2', type: 'SQL_BASELINE', script: 'B2__schema.sql'},
+      {version: '3', type: 'SQL', script: 'V3__status.sql'},
+    ])
+    expect((await db().query(`SELECT type FROM bm_old.fanout_schema_history ORDER BY installed_rank`)).map((row) => row.type)).toEqual(['SQL', 'SQL', 'SQL'])
+    expect((await migrate(['validate', '--dir', dir, '-n', 'bm_new,bm_old'])).code).toBe(0)
   })
 })

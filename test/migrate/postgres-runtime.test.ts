@@ -9,7 +9,7 @@ const {db, migrationsOf, migrate} = postgresFixture()
 const history = (namespace: string) =>
   db().query<{version: string; success: boolean}>(`SELECT version, success FROM ${namespace}.fanout_schema_history ORDER BY installed_rank`)
 
-describe('a terminated backend or a lost connection (finding 5)', () => {
+describe('a terminated backend or a lost connection (finding 5)', {timeout: 120_000}, () => {
   const files = {
     'V1__t.sql': 'CREATE TABLE t (id int);\n',
     'V2__slow.sql': "SELECT pg_sleep(CASE WHEN '${namespace}' LIKE '%_002' THEN 2.5 ELSE 0 END);\nCREATE TABLE u (id int);\n",
@@ -49,7 +49,7 @@ describe('a terminated backend or a lost connection (finding 5)', () => {
   })
 })
 
-describe('runs at once on one database (finding 2)', () => {
+describe('runs at once on one database (finding 2)', {timeout: 120_000}, () => {
   it('3 processes × 100 namespaces with CREATE INDEX CONCURRENTLY: each migration applied once, all exit 0, none blocked', {timeout: 180_000}, async () => {
     const dir = await migrationsOf({
       'V1__orders.sql': 'CREATE TABLE orders (id bigserial PRIMARY KEY, customer text NOT NULL, placed_on date NOT NULL DEFAULT current_date);\n',
@@ -94,7 +94,7 @@ describe('runs at once on one database (finding 2)', () => {
   })
 })
 
-describe('read-only selection, status and validate (finding 4)', () => {
+describe('read-only selection, status and validate (finding 4)', {timeout: 120_000}, () => {
   it('--namespaces-query cannot drop a schema, not even as a second statement', async () => {
     await db().query('CREATE SCHEMA IF NOT EXISTS victim; CREATE TABLE IF NOT EXISTS victim.keep (id int)')
     const dir = await migrationsOf({'V1__t.sql': 'CREATE TABLE t (id int);\n'})
@@ -119,7 +119,7 @@ describe('read-only selection, status and validate (finding 4)', () => {
   })
 })
 
-describe('figures on record (finding 6)', () => {
+describe('figures on record (finding 6)', {timeout: 120_000}, () => {
   it('migrations sent as one query: each history row has its own start and duration', async () => {
     const dir = await migrationsOf({
       'V1__a.sql': 'SELECT pg_sleep(0.4);\n',

@@ -11,7 +11,8 @@ import type {Backend} from './backends.js'
 import {sqlTextSuite} from './sql-text-suite.js'
 import {migrateSuite, usageSuite} from './suite.js'
 
-describe('fanout migrate on PostgreSQL', () => {
+// A test of a dozen CLI runs: each start took 4-5 s on a machine shared by eight sessions (load 20 on 2 cores).
+describe('fanout migrate on PostgreSQL', {timeout: 120_000}, () => {
   migrateSuite(postgresBackend)
   describe('SQL text', () => sqlTextSuite(postgresBackend))
 })
