@@ -47,6 +47,21 @@ describe('a terminated backend or a lost connection (finding 5)', {timeout: 120_
     expect(result.lines.find((line) => line.target === 'retry_002')).toMatchObject({status: 'succeeded', attempts: 2, version: '3'})
     expect((await history('retry_002')).map((row) => row.version)).toEqual(['1', '2', '3'])
   })
+  it('every session of the run terminated at once, as a server restart does: no crash, exit 1, each version reported is what the history holds', async () => {
+    const dir = await migrationsOf({...files, 'V2__slow.sql': 'SELECT pg_sleep(2.5);\nCREATE TABLE u (id int);\n'})
+    const namespaces = names('all', 6)
+    const run = migrate(['--dir', dir, '-n', namespaces.join(','), '--create-namespaces', '--keep-going', '--workers', '3'])
+    await until(async () => (await db().query(`SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()`)).length >= 2, 30_000)
+    await db().query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')
+    const result = await run
+    expect(result.stderr).not.toMatch(/Unhandled/)
+    expect(result.code).toBe(1)
+    expect(result.summary!.failed).toBeGreaterThanOrEqual(2)
+    for (const line of result.lines) {
+      const rows = await db().query<{version: string}>(`SELECT version FROM ${line.target}.fanout_schema_history WHERE success ORDER BY installed_rank`).catch(() => [])
+      expect(line.version ?? null, line.target).toBe(rows.at(-1)?.version ?? null)
+    }
+  })
 })
 
 describe('runs at once on one database (finding 2)', {timeout: 120_000}, () => {
