@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {FanoutCommand} from '../cli/command.js'
+import {UsageError} from '../cli/errors.js'
 import {metricsFlags, outputFlags, positiveCount} from '../cli/flags.js'
 import {ExitCode} from '../report/exit-codes.js'
 import {statusOf} from '../report/envelope.js'
@@ -10,6 +11,8 @@ import {openDatabase} from './database.js'
 import type {Database} from './database.js'
 import {loadMigrations, withSession} from './migration-files.js'
 import type {Migration} from './migration-files.js'
+import {FLYWAY_TABLE, HISTORY_TABLE, checksummedFor, historyFormat} from './history.js'
+import type {HistoryFormat} from './history.js'
 import {selectNamespaces} from './namespaces.js'
 import {placeholderValues} from './placeholder-values.js'
 import {runNamespaces} from './run-namespaces.js'
@@ -36,6 +39,11 @@ export const namespaceFlags = {
   'namespaces-file': Flags.string({helpValue: '<file>', summary: 'Namespaces, one a line (# comments).'}),
   'namespace-pattern': Flags.string({helpValue: "<'tenant_%'>", summary: 'Every existing schema whose name is LIKE this.'}),
   'namespaces-query': Flags.string({helpValue: "<'SELECT …'>", summary: 'The first column of this query\'s rows.'}),
+  'history-table': Flags.string({
+    helpValue: '<name>',
+    default: HISTORY_TABLE,
+    summary: `The history table in each namespace. ${FLYWAY_TABLE} (or any other name): Flyway's own table, read and continued with its columns and CRC32 checksums.`,
+  }),
   workers: positiveCount({char: 'w', default: 8, summary: 'Namespaces worked on at once (and the size of the connection pool).'}),
   all: Flags.boolean({summary: 'List every namespace, not only the exceptions, when there are more than 50.'}),
   ...outputFlags,
@@ -51,6 +59,7 @@ export type NamespaceFlags = {
   'namespaces-file'?: string
   'namespace-pattern'?: string
   'namespaces-query'?: string
+  'history-table': string
   workers: number
   quiet: boolean
 }
@@ -63,18 +72,21 @@ export type NamespaceFlags = {
 export abstract class NamespacesCommand extends FanoutCommand {
   protected db: Database | undefined
 
-  protected async prepare(flags: NamespaceFlags, fallback?: 'managed'): Promise<{migrations: Migration[]; namespaces: string[]}> {
-    // Only `fanout migrate` runs the files' SQL; status, validate and repair read names and checksums.
+  /** The files (with the checksums the history table keeps), the history table, and the namespaces selected. */
+  protected async prepare(flags: NamespaceFlags, fallback?: 'managed'): Promise<{migrations: Migration[]; history: HistoryFormat; namespaces: string[]}> {
+    const history = historyFormat(identifier('--history-table', flags['history-table']))
+    // Only `fanout migrate` runs the files' SQL; status, validate, repair and baseline read names and checksums.
     const runs = this.id === 'migrate'
-    const files = await loadMigrations(flags.dir, runs ? {placeholders: await placeholderValues(flags)} : undefined)
+    const files = checksummedFor(history, await loadMigrations(flags.dir, runs ? {placeholders: await placeholderValues(flags)} : undefined))
     this.db = await openDatabase(flags.database, flags.workers)
     const migrations = runs ? withSession(files, await this.session()) : files
     const namespaces = await selectNamespaces(
       this.db,
       {names: flags.namespaces, file: flags['namespaces-file'], pattern: flags['namespace-pattern'], query: flags['namespaces-query']},
       fallback,
+      history.table,
     )
-    return {migrations, namespaces}
+    return {migrations, history, namespaces}
   }
 
   /** What `${flyway:user}` and `${flyway:database}` stand for. */
@@ -117,4 +129,12 @@ export abstract class NamespacesCommand extends FanoutCommand {
     await this.db?.close().catch(() => {})
     return super.finally(error)
   }
+}
+
+/** A table name given on the command line: PostgreSQL's identifier rules, so that it is quoted, never pasted. */
+function identifier(flag: string, name: string): string {
+  if (name === '' || Buffer.byteLength(name) > 63 || /[\0-\x1f]/.test(name)) {
+    throw new UsageError(`${flag}: "${name}" is not a table name PostgreSQL allows (1 to 63 bytes, no control characters); e.g. ${FLYWAY_TABLE}`)
+  }
+  return name
 }

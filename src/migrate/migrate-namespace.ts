@@ -1,14 +1,15 @@
+import {baselineRow} from './baseline.js'
 import type {Connection, Database} from './database.js'
 import {NamespaceFailure, NamespaceStopped} from './failures.js'
 import type {Progress} from './failures.js'
-import {createHistorySql, readState, recordSql} from './history.js'
-import type {Applied} from './history.js'
+import {hintFor} from './error-hints.js'
+import {createHistorySql, markerSql, readState, recordSql} from './history.js'
+import type {Applied, HistoryFormat, NamespaceState} from './history.js'
 import {sqlFor, statementsFor} from './migration-files.js'
 import type {Migration} from './migration-files.js'
 import {dropIndexes, invalidIndexes} from './invalid-indexes.js'
 import {withNamespaceLock} from './namespace-lock.js'
-import {hintFor} from './error-hints.js'
-import {planFor} from './plan.js'
+import {isRecorded, planFor} from './plan.js'
 import {statementStart} from './sql-split.js'
 import type {Plan} from './plan.js'
 import {quoteIdent} from './sql.js'
@@ -30,6 +31,10 @@ export interface MigrateOptions {
   statementTimeoutMs: number
   /** Checked between migrations only: a migration once started always finishes, DDL is never killed midway. */
   signal: AbortSignal
+  /** The history table and its layout (fanout's or Flyway's); the migrations' checksums are this table's. */
+  history: HistoryFormat
+  /** --baseline-on-migrate: a namespace with objects but no history is first baselined at this version. */
+  baselineOnMigrate?: string
   /** Given, consecutive transactional migrations go to the server as one query, which the latch can stop between two. */
   stop?: StopLatch
   onApplied?: (namespace: string, migration: Migration) => void
@@ -83,7 +88,7 @@ async function settle(db: Database, namespace: string, lost: ConnectionLost, opt
   const sqlstate = sqlstateOf(lost.error) ?? '08006'
   let history: Applied[]
   try {
-    history = await db.withConnection(async (connection) => (await readState(connection, namespace)).history)
+    history = await db.withConnection(async (connection) => (await readState(connection, namespace, options.history)).history)
   } catch (error) {
     const at = lost.unsettled[0]?.script ?? namespace
     return new NamespaceFailure(
@@ -92,10 +97,9 @@ async function settle(db: Database, namespace: string, lost: ConnectionLost, opt
       sqlstate,
     )
   }
-  const committed = new Set(history.filter((row) => row.success).map((row) => row.version))
   let next = 0
-  while (next < lost.unsettled.length && committed.has(lost.unsettled[next]!.version!)) markApplied(namespace, lost.unsettled[next++]!, options, progress)
-  progress.version = history.findLast((row) => row.success)?.version ?? null
+  while (next < lost.unsettled.length && isRecorded(history, lost.unsettled[next]!)) markApplied(namespace, lost.unsettled[next++]!, options, progress)
+  progress.version = planFor(options.migrations, history).version
   const failed = lost.unsettled[next]
   if (failed) return failureOf(lost.error, failed, '', 0, progress, sqlstate)
   const after = lost.unsettled.at(-1)
@@ -107,19 +111,33 @@ function snapshot(progress: Progress): Progress {
 }
 
 async function dryRun(connection: Connection, namespace: string, options: MigrateOptions): Promise<Migrated> {
-  const state = await readState(connection, namespace)
+  const state = await readState(connection, namespace, options.history)
   if (!state.exists && !options.create) throw missing(namespace)
-  const plan = checkedPlan(namespace, planFor(options.migrations, state.history, options.target), options.outOfOrder)
-  return {version: plan.version, applied: [], pending: plan.pending.map((migration) => migration.version!)}
+  const plan = checkedPlan(namespace, planFor(options.migrations, baselined(state, options) ?? state.history, options.target), options.outOfOrder)
+  return {version: plan.version, applied: [], pending: plan.pending.map(nameOf)}
+}
+
+/** The baseline row --baseline-on-migrate gives a namespace that has objects and no history; else undefined. */
+function baselined(state: NamespaceState, options: MigrateOptions): Applied[] | undefined {
+  if (options.baselineOnMigrate === undefined || state.history.length > 0 || !state.hasObjects) return undefined
+  return [baselineRow(options.baselineOnMigrate, options.history)]
+}
+
+/** How a migration is named in reports: its version, or a repeatable's script. */
+function nameOf(migration: Migration): string {
+  return migration.version ?? migration.script
 }
 
 async function migrateLocked(connection: Connection, namespace: string, options: MigrateOptions, progress: Migrated): Promise<Migrated> {
-  const state = await readState(connection, namespace)
+  const state = await readState(connection, namespace, options.history)
   if (!state.exists && !options.create) throw missing(namespace)
-  const plan = checkedPlan(namespace, planFor(options.migrations, state.history, options.target), options.outOfOrder)
+  const baseline = baselined(state, options)
+  const plan = checkedPlan(namespace, planFor(options.migrations, baseline ?? state.history, options.target), options.outOfOrder)
   progress.version = plan.version
-  // A namespace new to fanout gets its schema and history table in its first migration's transaction, or alone.
-  let setup = state.hasHistory ? '' : `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(namespace)};\n${createHistorySql(namespace)};\n`
+  // A namespace new to fanout gets its schema and history table (and baseline) in its first migration's
+  // transaction, or alone.
+  let setup = state.hasHistory ? '' : `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(namespace)};\n${createHistorySql(namespace, options.history)};\n`
+  if (baseline) setup += `${markerSql(namespace, options.history, baseline[0]!)};\n`
   if (options.transaction === 'namespace') {
     if (setup) await connection.exec(setup)
     if (plan.pending.length > 0) await applyAll(connection, namespace, plan.pending, options, progress)
@@ -167,7 +185,7 @@ async function applyInSteps(connection: Connection, namespace: string, migration
     throw failureOf(failure, migration, sqlFor(migration, namespace), 0, progress)
   }
   try {
-    await connection.exec(`${recordSql(namespace, migration, true, 'server')};\nCOMMIT`)
+    await connection.exec(`${recordSql(namespace, migration, true, 'server', options.history)};\nCOMMIT`)
   } catch (error) {
     if (!(await isAlive(connection))) throw new ConnectionLost(error, [migration])
     throw failureOf(error, migration, '', 0, progress)
@@ -176,8 +194,8 @@ async function applyInSteps(connection: Connection, namespace: string, migration
 }
 
 function markApplied(namespace: string, migration: Migration, options: MigrateOptions, progress: Progress): void {
-  progress.version = migration.version
-  progress.applied.push(migration.version!)
+  if (migration.version !== null) progress.version = migration.version
+  progress.applied.push(nameOf(migration))
   options.onApplied?.(namespace, migration)
 }
 
@@ -233,7 +251,7 @@ async function applyBatch(connection: Connection, namespace: string, batch: Migr
     text += `BEGIN;\n${options.stop?.checkSql ?? ''}${i === 0 ? setup : ''}${START}${searchPath(namespace)}${statementTimeout(options)}`
     starts.push(text.length)
     // The newline ends a last line comment; the semicolon a last statement without one.
-    text += `${sqls[i]}\n;\n${recordSql(namespace, migration, true, 'server')};\nCOMMIT;\n`
+    text += `${sqls[i]}\n;\n${recordSql(namespace, migration, true, 'server', options.history)};\nCOMMIT;\n`
   }
   const {signal, stop} = options
   // A listener of this batch's own: every namespace in flight listens to the one run signal.
@@ -244,17 +262,10 @@ async function applyBatch(connection: Connection, namespace: string, batch: Migr
   } catch (error) {
     locateStatement(error, text)
     if (!(await isAlive(connection))) throw new ConnectionLost(error, batch)
-    const committed = batch.length === 1 ? [] : await committedVersions(connection, namespace)
+    const committed = batch.length === 1 ? [] : await committedRows(connection, namespace, options.history)
     let failed = 0
-    while (failed < batch.length && committed.includes(batch[failed]!.version!)) markApplied(namespace, batch[failed++]!, options, progress)
+    while (failed < batch.length && isRecorded(committed, batch[failed]!)) markApplied(namespace, batch[failed++]!, options, progress)
     if (StopLatch.stopped(error)) throw new NamespaceStopped(progress)
-    // Nothing committed, yet the error stands in a later migration: a syntax error, which fails the whole query
-    // before any of it runs. The migrations before the broken one still apply, as if sent one by one.
-    const parsed = failed === 0 ? migrationAt(error, starts, sqls) : undefined
-    if (parsed !== undefined && parsed > 0) {
-      await applyBatch(connection, namespace, batch.slice(0, parsed), setup, options, progress)
-      throw failureOf(error, batch[parsed]!, sqls[parsed]!, starts[parsed]!, progress)
-    }
     const at = Math.min(failed, batch.length - 1)
     throw failureOf(error, batch[at]!, sqls[at]!, starts[at]!, progress)
   } finally {
@@ -263,18 +274,10 @@ async function applyBatch(connection: Connection, namespace: string, batch: Migr
   for (const migration of batch) markApplied(namespace, migration, options, progress)
 }
 
-/** The index of the migration whose text holds the error's position, when the error has one. */
-function migrationAt(error: unknown, starts: number[], sqls: string[]): number | undefined {
-  const at = Number((error as {position?: string}).position) - 1
-  if (!(at >= 0)) return undefined
-  const index = starts.findIndex((start, i) => at >= start && at <= start + sqls[i]!.length)
-  return index === -1 ? undefined : index
-}
-
-/** The versions a namespace's history holds as applied; none when it cannot be read. */
-async function committedVersions(connection: Connection, namespace: string): Promise<string[]> {
+/** What a namespace's history holds; nothing when it cannot be read. */
+async function committedRows(connection: Connection, namespace: string, format: HistoryFormat): Promise<Applied[]> {
   try {
-    return (await readState(connection, namespace)).history.filter((row) => row.success).map((row) => row.version)
+    return (await readState(connection, namespace, format)).history
   } catch {
     return []
   }
@@ -295,7 +298,7 @@ async function applyOutsideTransaction(connection: Connection, namespace: string
   const sql = sqlFor(migration, namespace)
   const failure = await runOneByOne(connection, migration, namespace)
   try {
-    await connection.exec(`RESET search_path; RESET statement_timeout;\n${recordSql(namespace, migration, failure === undefined, performance.now() - started)}`)
+    await connection.exec(`RESET search_path; RESET statement_timeout;\n${recordSql(namespace, migration, failure === undefined, performance.now() - started, options.history)}`)
   } catch (error) {
     if (isLost(error)) throw new ConnectionLost(failure ?? error, [migration])
     throw error
@@ -344,13 +347,13 @@ async function applyAll(connection: Connection, namespace: string, pending: Migr
       await connection.exec(START)
       const failure = await runOneByOne(connection, migration, namespace)
       if (failure === undefined) {
-        await connection.exec(recordSql(namespace, migration, true, 'server'))
+        await connection.exec(recordSql(namespace, migration, true, 'server', options.history))
         continue
       }
       if (!(await isAlive(connection))) throw new ConnectionLost(failure, [])
       throw failureOf(failure, migration, sql, 0, progress)
     }
-    const text = `${START}${sql}\n;\n${recordSql(namespace, migration, true, 'server')}`
+    const text = `${START}${sql}\n;\n${recordSql(namespace, migration, true, 'server', options.history)}`
     try {
       await connection.exec(text)
     } catch (error) {

@@ -23,7 +23,7 @@ const SYSTEM = "nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'"
  * every namespace that has a fanout history table (status, validate, repair); else it is a UsageError, as is a
  * selection that comes out empty.
  */
-export async function selectNamespaces(db: Database, selection: Selection, fallback?: 'managed'): Promise<string[]> {
+export async function selectNamespaces(db: Database, selection: Selection, fallback?: 'managed', historyTable = HISTORY_TABLE): Promise<string[]> {
   const given = Object.values(selection).some((value) => value !== undefined)
   const found: {name: string; where: string}[] = []
   const add = (names: string[], where: (index: number) => string) => names.forEach((name, index) => found.push({name: name.trim(), where: where(index)}))
@@ -38,7 +38,7 @@ export async function selectNamespaces(db: Database, selection: Selection, fallb
   }
   if (selection.query !== undefined) add(await firstColumn(db, '--namespaces-query', selection.query), (index) => `--namespaces-query row ${index + 1}`)
   if (!given && fallback === 'managed') {
-    const names = await firstColumn(db, 'discovery', `SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = $1 AND c.relkind = 'r' ORDER BY n.nspname`, [HISTORY_TABLE])
+    const names = await firstColumn(db, 'discovery', `SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = $1 AND c.relkind = 'r' ORDER BY n.nspname`, [historyTable])
     add(names, (index) => `schema ${index + 1} with a history table`)
   }
   const entries = found.filter(({name}) => name !== '')
@@ -52,7 +52,7 @@ export async function selectNamespaces(db: Database, selection: Selection, fallb
       given
         ? `no namespaces selected in ${db.name}: the selection came out empty; check --namespaces/--namespaces-file/--namespace-pattern/--namespaces-query`
         : fallback === 'managed'
-          ? `no namespaces in ${db.name} have a fanout_schema_history table yet; run fanout migrate first, or select some with --namespaces`
+          ? `no namespaces in ${db.name} have a ${historyTable} table yet; run fanout migrate first, or select some with --namespaces`
           : 'no namespaces selected: give --namespaces a,b, --namespaces-file FILE, --namespace-pattern \'tenant_%\' or --namespaces-query \'SELECT …\'',
     )
   }

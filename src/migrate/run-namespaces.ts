@@ -45,12 +45,12 @@ function resultOf<V extends object>(namespace: string, outcome: Outcome<V>): Nam
   if (base.status === 'cancelled' && error instanceof NamespaceFailure && !(error instanceof NamespaceStopped)) base.status = 'failed'
   // Where a failed or stopped namespace stood: the fields of a migrate result it had reached.
   const progress = error instanceof NamespaceFailure ? error.progress : {}
-  return {...base, ...progress, error: {code: codeOf(base.status, error), message}} as NamespaceResult<V>
+  return {...base, ...progress, error: {code: codeOf(base.status === 'cancelled', error), message}} as NamespaceResult<V>
 }
 
-function codeOf(status: ResultStatus, error: unknown): string {
+function codeOf(cancelled: boolean, error: unknown): string {
   if (error instanceof NamespaceStopped) return 'stopped'
-  if (status === 'cancelled') return 'cancelled'
+  if (cancelled) return 'cancelled'
   // A NamespaceFailure without a SQLSTATE was refused before any SQL ran (drift, a recorded failure, no schema).
   if (error instanceof NamespaceFailure) return error.sqlstate ?? 'refused'
   // The engine's own errors (timeout, wave halted) and Node's (ECONNREFUSED) carry a code.
