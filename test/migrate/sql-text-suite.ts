@@ -61,7 +61,9 @@ export function sqlTextSuite(open: () => Promise<Backend>): void {
     const first = await migrate(args)
     expect(first.stderr).toBe('')
     expect(first.code).toBe(0)
-    expect(first.report.results.map((line) => line.applied)).toEqual([['1', '2', '3', '4', '5', '6'], ['1', '2', '3', '4', '5', '6']])
+    const all = ['1', '2', '3', '4', '5', '6', 'views/R__open_orders.sql']
+    expect(first.report.results.map((line) => line.applied)).toEqual([all, all])
+    expect(await backend.query('SELECT email, status FROM "Rw-Two".open_orders')).toEqual([])
     // COPY … FROM stdin data (pg-copy-streams on PostgreSQL, a Blob on PGlite), the namespace escaped for COPY's text format.
     expect(await backend.query('SELECT code, title, seats FROM "Rw-Two".plans ORDER BY code')).toEqual([
       {code: 'basic', title: 'Basic; for Rw-Two', seats: 5},
