@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {FanoutCommand} from '../src/cli/command.js'
 import {UsageError} from '../src/cli/errors.js'
-import {count, duration, engineFlags, metricsFlags, modeOf, outputFlags} from '../src/cli/flags.js'
+import {count, duration, engineFlags, followLimit, metricsFlags, modeOf, outputFlags} from '../src/cli/flags.js'
 import {abortableSleep} from '../src/engine/index.js'
 import {formatDuration} from '../src/cli/values.js'
 import {checksFromUrls, readUrlFile} from '../src/health/check.js'
@@ -17,8 +17,12 @@ import type {HealthResult} from '../src/health/result.js'
 import {statusOf} from '../src/report/envelope.js'
 import type {Envelope} from '../src/report/envelope.js'
 import {ExitCode} from '../src/report/exit-codes.js'
+import {maskUrl} from '../src/report/mask.js'
 import {Progress, progressMode} from '../src/report/progress.js'
-import {writeAtomically} from '../src/report/write-file.js'
+import {checkOutputPath} from '../src/report/write-file.js'
+import {shardFlags, shardSpecOf} from '../src/shard/flags.js'
+import {Sharding, describeShard, stamped} from '../src/shard/stamp.js'
+import type {ShardStamp} from '../src/shard/stamp.js'
 
 const FORMATS = ['table', 'json', 'junit', 'prometheus'] as const
 type Format = (typeof FORMATS)[number]
@@ -57,6 +61,7 @@ export default class Healthcheck extends FanoutCommand {
     output: Flags.string({char: 'o', helpValue: '<file>', summary: 'Write the report to this file (atomically) instead of stdout.'}),
     watch: duration({summary: 'Check again at this interval until Ctrl-C; a terminal shows a live table, a pipe gets the changes.'}),
     all: Flags.boolean({summary: 'List healthy checks too when there are more than 50.'}),
+    ...shardFlags,
     ...outputFlags,
     ...metricsFlags,
   }
@@ -74,37 +79,41 @@ export default class Healthcheck extends FanoutCommand {
       this.report(`${flags.validate}: ${checks.length} check${checks.length === 1 ? '' : 's'}, valid`)
       return
     }
-    const {checks, retryDelayMs} = await this.checks(argv as string[], flags.file, defaults, flags.condition ?? [])
+    const sharding = new Sharding(shardSpecOf(flags))
+    const given = await this.checks(argv as string[], flags.file, defaults, flags.condition ?? [])
+    const {items: checks, stamp} = sharding.take(given.checks, (check) => check.name, given.checks.map((check) => maskUrl(check.url)))
+    if (flags.output !== undefined) await checkOutputPath('--output', flags.output)
     const format: Format = flags.json ? 'json' : (flags.format as Format)
     const options = {
       workers: flags.workers,
       mode: modeOf(flags, 'settle'),
-      retryDelayMs: retryDelayMs ?? flags['retry-delay'],
+      retryDelayMs: given.retryDelayMs ?? flags['retry-delay'],
       rate: flags.rate,
       maxRedirects: 10,
       maxBodyBytes: 1024 * 1024,
       signal: this.interruption.signal,
     }
     const live = format === 'table' && !flags.output && process.stdout.isTTY && flags.watch !== undefined
-    const metrics = await this.openMetrics(flags)
+    const metrics = await this.openMetrics(flags, sharding.spec)
     const probes = metrics && new ProbeMetrics(metrics.registry)
     let last: Envelope<HealthResult> | undefined
     for (;;) {
-      const progress = live ? undefined : new Progress('healthcheck', checks.length, progressMode(flags.quiet))
+      const progress = live ? undefined : new Progress(sharding.label('healthcheck'), checks.length, progressMode(flags.quiet))
       metrics?.engine.begin(checks.length)
-      const report = await checkAll(checks, {
+      const report = stamped(await checkAll(checks, {
         ...options,
+        onLimit: followLimit(flags.workers, progress, metrics?.engine),
         onStart: metrics?.engine.onStart,
         onSettle: (index, outcome) => {
           progress?.settle(statusOf(outcome))
           metrics?.engine.onSettle(index, outcome)
         },
-      })
+      }), sharding.runId, stamp)
       progress?.stop()
       if (report.interrupted && last) break // Ctrl-C mid-round in --watch: the last whole round stands
       metrics?.engine.end(report.summary.durationMs, report.ok)
       probes?.record(report)
-      await this.print(report, last, {format, output: flags.output, all: flags.all, live})
+      await this.print(report, last, {format, output: flags.output, all: flags.all, live, stamp})
       last = report
       if (flags.watch === undefined || report.interrupted) break
       if (live) this.report(`\nnext round in ${formatDuration(flags.watch)}; Ctrl-C to stop`)
@@ -144,15 +153,16 @@ export default class Healthcheck extends FanoutCommand {
   private async print(
     report: Envelope<HealthResult>,
     previous: Envelope<HealthResult> | undefined,
-    options: {format: Format; output?: string; all: boolean; live: boolean},
+    options: {format: Format; output?: string; all: boolean; live: boolean; stamp: ShardStamp},
   ): Promise<void> {
     let text: string
     if (options.format === 'json') text = JSON.stringify(report)
     else if (options.format === 'junit') text = renderJunit(report)
     else if (options.format === 'prometheus') text = (await renderPrometheus(report)).trimEnd()
     else if (previous && !options.live && !options.output) text = changes(previous, report).join('\n')
-    else text = renderHealth(report, {all: options.all})
-    if (options.output) return writeAtomically(options.output, `${text}\n`)
+    else text = [renderHealth(report, {all: options.all}), describeShard(options.stamp, report.results.length)].filter(Boolean).join('\n')
+    // A report that cannot be written to --output goes to stdout rather than nowhere.
+    if (options.output && (await this.writeOutput('--output', options.output, `${text}\n`))) return
     if (options.live) process.stdout.write('\u001B[2J\u001B[H') // redraw in place
     this.report(text)
   }

@@ -4,7 +4,7 @@ import {Flags} from '@oclif/core'
 
 import {FanoutCommand} from '../src/cli/command.js'
 import {UsageError} from '../src/cli/errors.js'
-import {count, duration, metricsFlags, outputFlags, positiveCount} from '../src/cli/flags.js'
+import {count, duration, fixedWorkers, metricsFlags, outputFlags, positiveCount} from '../src/cli/flags.js'
 import {LoadProgress} from '../src/load/load-progress.js'
 import {LoadMetrics} from '../src/load/metrics.js'
 import {renderLoad} from '../src/load/render.js'
@@ -16,9 +16,14 @@ import {buildRequests, checkHeaders, readTargets} from '../src/load/requests.js'
 import {parseThreshold} from '../src/load/thresholds.js'
 import {runThreads} from '../src/load/threads.js'
 import {ExitCode} from '../src/report/exit-codes.js'
-import {displayUrl} from '../src/report/mask.js'
 import {progressMode} from '../src/report/progress.js'
-import {writeAtomically} from '../src/report/write-file.js'
+import {maskUrl} from '../src/report/mask.js'
+import {checkOutputPath} from '../src/report/write-file.js'
+import {share} from '../src/shard/assign.js'
+import {shardFlags, shardSpecOf} from '../src/shard/flags.js'
+import {shardName} from '../src/shard/spec.js'
+import type {ShardSpec} from '../src/shard/spec.js'
+import {Sharding, describeShard, stamped} from '../src/shard/stamp.js'
 
 /** The picture and the comparison, as loadtest and loadtest merge take them. */
 export const reportFlags = {
@@ -51,8 +56,8 @@ export default class Loadtest extends FanoutCommand {
   static override usage = 'loadtest URL… [--targets FILE] [flags]'
 
   static override flags = {
-    workers: positiveCount({char: 'w', default: 10, helpValue: '<count>', summary: 'Concurrent workers, one keep-alive connection each.'}),
-    connections: positiveCount({char: 'c', summary: 'The same as --workers (autocannon and wrk call them connections).', exclusive: ['workers'], helpValue: '<count>'}),
+    workers: fixedWorkers({char: 'w', default: 10, summary: 'Concurrent workers, one keep-alive connection each (a number: here the workers are the load).'}),
+    connections: fixedWorkers({char: 'c', summary: 'The same as --workers (autocannon and wrk call them connections).', exclusive: ['workers']}),
     duration: duration({char: 'd', summary: 'How long to measure (after --warmup); the default when --requests is not given.', defaultHelp: async () => '10s'}),
     requests: count({char: 'n', summary: 'Measured requests to send in all (instead of a duration).'}),
     rate: positiveCount({char: 'R', helpValue: '<req/s>', summary: 'A constant arrival rate across all workers, in requests per second (coordinated-omission corrected).'}),
@@ -75,8 +80,9 @@ export default class Loadtest extends FanoutCommand {
     cert: Flags.string({helpValue: '<file>', summary: 'A client certificate (PEM) for mutual TLS; with --key.', dependsOn: ['key']}),
     key: Flags.string({helpValue: '<file>', summary: 'The client certificate\'s private key (PEM).', dependsOn: ['cert']}),
     servername: Flags.string({helpValue: '<name>', summary: 'The TLS server name (SNI) and the name the certificate must carry, when it is not the URL\'s host.'}),
-    output: Flags.string({char: 'o', helpValue: '<file>', summary: 'Write the full result (JSON, histograms included) here, for loadtest merge.'}),
+    output: Flags.string({char: 'o', helpValue: '<file>', summary: 'Write the full result (JSON, histograms included) here, for fanout merge.'}),
     ...reportFlags,
+    ...shardFlags,
     ...outputFlags,
     ...metricsFlags,
   }
@@ -88,6 +94,7 @@ export default class Loadtest extends FanoutCommand {
       throw new UsageError('--duration and --requests both bound the run; give one: a time (-d 1s) or a count of requests (-n 100)')
     }
     const thresholds = (flags.threshold ?? []).map(parseThreshold)
+    if (flags.output !== undefined) await checkOutputPath('--output', flags.output)
     const lines = (argv as string[]).map((text, index) => ({text, where: `argument ${index + 1}`}))
     if (flags.targets !== undefined) {
       const targets = await readTargets(flags.targets)
@@ -96,18 +103,22 @@ export default class Loadtest extends FanoutCommand {
     }
     const body = flags['body-file'] === undefined ? (flags.body === undefined ? undefined : Buffer.from(flags.body)) : await readBody(flags['body-file'])
     const {origin, requests} = buildRequests(lines, {method: flags.method.toUpperCase(), headers: checkHeaders(flags.header ?? []), body})
-    const workers = flags.connections ?? flags.workers
+    const sharding = new Sharding(shardSpecOf(flags))
+    const given = {workers: flags.connections ?? flags.workers, rate: flags.rate, requests: flags.requests}
+    const {workers, rate, requests: requestCount} = sharding.spec ? shareOf(given, sharding.spec) : given
+    // The input is what goes on the wire: shards of one run send the same requests (method, URL, headers, body).
+    const stamp = sharding.whole([...requests.map((request) => `${request.method} ${request.url}`), ...(flags.header ?? []), body?.toString('base64') ?? ''], requests.length)
     checkDescriptors(workers)
-    const durationMs = flags.requests === undefined ? (flags.duration ?? 10_000) : flags.duration
+    const durationMs = requestCount === undefined ? (flags.duration ?? 10_000) : flags.duration
     const timeoutMs = flags.timeout || 10_000
     const protocol = await protocolPlan(origin, {...flags, http: flags.http2 ? '2' : flags.http, timeoutMs})
-    const plan = {origin, requests, workers, durationMs, requestCount: flags.requests, rate: flags.rate, pipelining: flags.pipelining, timeoutMs, warmupMs: flags.warmup, ...protocol}
+    const plan = {origin, requests, workers, durationMs, requestCount, rate, pipelining: flags.pipelining, timeoutMs, warmupMs: flags.warmup, ...protocol}
     const outputs = await prepareOutputs(flags)
 
-    const metrics = await this.openMetrics(flags)
+    const metrics = await this.openMetrics(flags, sharding.spec)
     const load = metrics && new LoadMetrics(metrics.registry)
     metrics?.engine.begin(workers)
-    const progress = new LoadProgress('loadtest', undefined, progressMode(flags.quiet))
+    const progress = new LoadProgress(sharding.label('loadtest'), undefined, progressMode(flags.quiet))
     progress.totalMs = durationMs
     let tally
     try {
@@ -121,16 +132,33 @@ export default class Loadtest extends FanoutCommand {
     } finally {
       progress.stop()
     }
-    const config = {urls: requests.map((request) => displayUrl(new URL(request.url))), workers, threads: flags.threads, ...(flags.rate ? {rate: flags.rate} : {}), pipelining: flags.pipelining}
-    const report = await finishOutputs(loadReport('loadtest', tally, config, thresholds, this.interrupted), outputs)
+    const config = {urls: requests.map((request) => maskUrl(request.url)), workers, threads: flags.threads, ...(rate ? {rate} : {}), pipelining: flags.pipelining}
+    const report = stamped(await finishOutputs(loadReport('loadtest', tally, config, thresholds, this.interrupted), outputs), sharding.runId, stamp)
     load?.end(tally)
     metrics?.engine.end(report.summary.durationMs, report.ok)
-    if (flags.output !== undefined) await writeAtomically(flags.output, `${JSON.stringify(report)}\n`)
-    this.report(flags.json ? JSON.stringify(report) : renderLoad(report))
+    this.report(flags.json ? JSON.stringify(report) : [renderLoad(report), describeShard(stamp, undefined)].filter(Boolean).join('\n'))
     const nothing = this.interrupted ? undefined : nothingCompleted(tally)
     if (nothing) process.stderr.write(`fanout loadtest: ${nothing}\n`)
     this.finish(this.interrupted ? ExitCode.interrupted : report.ok ? ExitCode.ok : ExitCode.failed)
+    if (flags.output !== undefined) await this.writeOutput('--output', flags.output, `${JSON.stringify(report)}\n`)
     await this.closeMetrics(metrics)
+  }
+}
+
+/**
+ * This shard's part of the load: workers, --rate and --requests split exactly (the remainders to the lowest
+ * indexes), so that the shards together send what one run would. A part that comes out zero is refused.
+ */
+function shareOf(given: {workers: number; rate?: number; requests?: number}, spec: ShardSpec) {
+  const part = (total: number, flag: string) => {
+    const mine = share(total, spec.count, spec.index)
+    if (mine === 0) throw new UsageError(`--shard ${spec.index}/${spec.count}: ${flag} ${total} leaves ${shardName(spec)} nothing; give ${flag} at least ${spec.count} (one for each shard)`)
+    return mine
+  }
+  return {
+    workers: part(given.workers, '--workers'),
+    rate: given.rate === undefined ? undefined : part(given.rate, '--rate'),
+    requests: given.requests === undefined ? undefined : part(given.requests, '--requests'),
   }
 }
 

@@ -7,7 +7,8 @@ import {UsageError} from '../cli/errors.js'
 import {parseCount, parseDuration} from '../cli/values.js'
 import {parseCondition} from './conditions.js'
 import type {Check, CheckDefaults} from './check.js'
-import {defaultConditions, displayUrl, parseUrl} from './check.js'
+import {maskUrl} from '../report/mask.js'
+import {defaultConditions, parseUrl} from './check.js'
 
 const DEFAULT_KEYS = ['timeout', 'retries', 'retry-delay', 'insecure', 'headers'] as const
 const CHECK_KEYS = ['name', 'group', 'tags', 'url', 'method', 'headers', 'body', 'timeout', 'retries', 'insecure', 'conditions'] as const
@@ -180,7 +181,7 @@ class Reader {
     const body = text('body')
     return {
       ...this.settings(map, defaults),
-      name: text('name') ?? displayUrl(url),
+      name: text('name') ?? maskUrl(url),
       group: text('group'),
       tags: get('tags') ? this.strings(get('tags')!, 'tags') : [],
       url,

@@ -1,7 +1,7 @@
 import {UsageError} from '../cli/errors.js'
-import {displayUrl} from '../report/mask.js'
 import {readLineFile} from '../cli/line-file.js'
 import type {Line} from '../cli/line-file.js'
+import {maskUrl} from '../report/mask.js'
 import type {Condition} from './conditions.js'
 import {parseCondition} from './conditions.js'
 import {probeFor} from './probes/index.js'
@@ -26,9 +26,6 @@ export interface Check extends CheckDefaults {
   where: string
 }
 
-// Masking lives below the domains (src/report), shared with loadtest; re-exported for health's own modules.
-export {displayUrl} from '../report/mask.js'
-
 /**
  * A check with no conditions of its own passes when the probe works and, for HTTP, the final status is below 400
  * (redirects are followed): what "is it up?" means to most people, stated rather than implied.
@@ -48,7 +45,7 @@ export function checksFromUrls(urls: Line[], defaults: CheckDefaults, conditions
     const url = parseUrl(text, where)
     return {
       ...defaults,
-      name: displayUrl(url),
+      name: maskUrl(url),
       tags: [],
       url,
       method: 'GET',

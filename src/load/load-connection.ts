@@ -84,9 +84,19 @@ export abstract class LoadConnection {
 
   /** A connection not yet up after the timeout (a listener that never accepts, a handshake that never ends) fails as `connect`. */
   protected connectExpired(now: number, timeoutMs: number): boolean {
-    if (!this.socket || this.connected || now - this.openedAt <= timeoutMs) return false
-    this.fail('connect', `no connection within ${timeoutMs} ms`)
+    if (!this.socket || this.established() || now - this.openedAt <= timeoutMs) return false
+    this.fail('connect', this.connected ? this.silence(timeoutMs) : `no connection within ${timeoutMs} ms`)
     return true
+  }
+
+  /** Whether requests may go out: the connection is up (HTTP/2 waits for the server's SETTINGS as well). */
+  protected established(): boolean {
+    return this.connected
+  }
+
+  /** What to say of a connection that came up and never became ready. */
+  protected silence(timeoutMs: number): string {
+    return `no connection within ${timeoutMs} ms`
   }
 
   /** Whether a paced send is waiting for its time. */

@@ -85,6 +85,11 @@ export function connectionErrorOf(error: Error, handshaking: boolean): {kind: Er
   const code = (error as NodeJS.ErrnoException).code
   if (code === 'EMFILE' || code === 'ENFILE') return {kind: 'connect', message: `too many open files (${code}): raise the limit (ulimit -n) or lower --workers`}
   const kind = errorKindOf(error)
-  if (handshaking && kind !== 'refused' && kind !== 'connect') return {kind: 'tls', message: `TLS handshake: ${error.message}${code && !error.message.includes(code) ? ` (${code})` : ''}`}
+  if (handshaking && kind !== 'refused' && kind !== 'connect') {
+    // OpenSSL's message spells out its source file and line; its `reason` is what a user can act on.
+    const reason = (error as {reason?: string}).reason ?? error.message
+    const hint = code === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL' ? '; the server takes none of the ALPN protocols offered (try --http 2 or --http auto)' : ''
+    return {kind: 'tls', message: `TLS handshake: ${reason}${code && !reason.includes(code) ? ` (${code})` : ''}${hint}`}
+  }
   return {kind, message: error.message}
 }

@@ -10,7 +10,7 @@ import type {Origin} from './requests.js'
 
 /** What a thread needs to open TLS connections: PEM text only, so that it crosses to worker threads as is. */
 export interface TlsPlan {
-  /** The CAs to trust: --ca alone, else Node's bundle, the system's and NODE_EXTRA_CA_CERTS. */
+  /** The CAs to trust: --ca alone, else Node's bundle, the system's and NODE_EXTRA_CA_CERTS; none under --insecure. */
   ca: string[]
   cert?: string
   key?: string
@@ -60,7 +60,8 @@ export async function tlsPlanOf(origin: Origin, options: TlsOptions, alpn: strin
   // SNI carries names only (RFC 6066): a URL with an address sends none unless --servername gives one.
   const servername = options.servername ?? (isIP(origin.host) ? undefined : origin.host)
   const plan: TlsPlan = {
-    ca: options.ca === undefined ? await defaultCas() : [await readPem(options.ca, '--ca')],
+    // --insecure checks nothing, so it parses no CA store (a few hundred certificates, per thread).
+    ca: options.insecure ? [] : options.ca === undefined ? await defaultCas() : [await readPem(options.ca, '--ca')],
     insecure: options.insecure,
     alpn,
     ...(servername ? {servername} : {}),
@@ -79,7 +80,7 @@ export async function tlsPlanOf(origin: Origin, options: TlsOptions, alpn: strin
 
 /** One context per thread, shared by its connections: the CA store is parsed once. */
 export function secureContextOf(plan: TlsPlan): SecureContext {
-  return createSecureContext({ca: plan.ca, ...(plan.cert ? {cert: plan.cert, key: plan.key} : {})})
+  return createSecureContext({...(plan.ca.length > 0 ? {ca: plan.ca} : {}), ...(plan.cert ? {cert: plan.cert, key: plan.key} : {})})
 }
 
 /** A connection ready for requests once `ready` fires: `secureConnect` over TLS, `connect` over TCP. */

@@ -2,7 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {FanoutCommand} from '../cli/command.js'
 import {UsageError} from '../cli/errors.js'
-import {metricsFlags, outputFlags, positiveCount} from '../cli/flags.js'
+import {mostWorkers, outputFlags, positiveCount} from '../cli/flags.js'
+import type {Workers} from '../engine/index.js'
 import {ExitCode} from '../report/exit-codes.js'
 import {statusOf} from '../report/envelope.js'
 import type {Envelope} from '../report/envelope.js'
@@ -47,7 +48,6 @@ export const namespaceFlags = {
   workers: positiveCount({char: 'w', default: 8, summary: 'Namespaces worked on at once (and the size of the connection pool).'}),
   all: Flags.boolean({summary: 'List every namespace, not only the exceptions, when there are more than 50.'}),
   ...outputFlags,
-  ...metricsFlags,
 }
 
 export type NamespaceFlags = {
@@ -60,7 +60,7 @@ export type NamespaceFlags = {
   'namespace-pattern'?: string
   'namespaces-query'?: string
   'history-table': string
-  workers: number
+  workers: Workers
   quiet: boolean
 }
 
@@ -76,7 +76,7 @@ export abstract class NamespacesCommand extends FanoutCommand {
   protected async prepare(flags: NamespaceFlags, fallback?: 'managed'): Promise<{migrations: Migration[]; history: HistoryFormat; namespaces: string[]}> {
     const history = historyFormat(identifier('--history-table', flags['history-table']))
     const files = checksummedFor(history, await loadMigrations(flags.dir, await placeholderValues(flags)))
-    this.db = await openDatabase(flags.database, flags.workers)
+    this.db = await openDatabase(flags.database, mostWorkers(flags.workers))
     const migrations = withSession(files, await this.db.withConnection(async (connection) => {
       const [session] = await connection.query<{user: string; database: string}>('SELECT current_user AS user, current_database() AS database')
       return session!
@@ -94,13 +94,14 @@ export abstract class NamespacesCommand extends FanoutCommand {
   protected async across<V extends object>(
     namespaces: string[],
     work: (namespace: string, signal: AbortSignal) => Promise<V>,
-    options: RunOptions<V> & {quiet: boolean; detail?: () => string},
+    options: RunOptions<V> & {quiet: boolean; label?: string; detail?: () => string; follow?: (progress: Progress) => ((limit: number) => void) | undefined},
   ): Promise<Envelope<NamespaceResult<V>>> {
-    const progress = new Progress(this.commandName, namespaces.length, progressMode(options.quiet))
+    const progress = new Progress(options.label ?? this.commandName, namespaces.length, progressMode(options.quiet))
     progress.detail = options.detail
     try {
       return await runNamespaces(this.commandName, namespaces, work, {
         ...options,
+        onLimit: options.follow?.(progress),
         signal: this.interruption.signal,
         onSettle: (index, outcome, namespace) => {
           progress.settle(statusOf(outcome))

@@ -95,7 +95,7 @@ export async function loadMigrations(dir: string, placeholders: Values = {}): Pr
         throw new UsageError(`--dir: "${file}" has a ${part} of ${value.length} characters, over the ${HISTORY_LIMITS[part]} the history table keeps; shorten the ${part === 'script' ? 'path' : 'file name'}`)
       }
     }
-    const text = (await readFile(file, 'utf8')).replace(/^\uFEFF/, '')
+    const text = (await readMigration(file)).replace(/^\uFEFF/, '')
     const sql = text.replaceAll('\r\n', '\n')
     const {statements, template} = readSql(file, sql, known)
     const marked = NO_TRANSACTION.test(sql.split('\n', 1)[0]!)
@@ -230,4 +230,14 @@ export function statementsFor(migration: Migration, namespace: string): Statemen
     at = start
   }
   return statements
+}
+
+/** A migration file's text; a directory or an unreadable file of that name is bad input, named. */
+async function readMigration(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8')
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? String(error)
+    throw new UsageError(`--dir: cannot read "${path}" (${reason === 'EISDIR' ? 'a directory' : reason}); give each migration as a file`)
+  }
 }

@@ -5,8 +5,8 @@ import {join} from 'node:path'
 import {createServer as createHttpsServer} from 'node:https'
 import http2 from 'node:http2'
 import type {Http2Server, Http2SecureServer, Http2ServerRequest, Http2ServerResponse, ServerHttp2Session} from 'node:http2'
-import {connect} from 'node:net'
-import type {Server} from 'node:net'
+import {connect, createServer as createNetServer} from 'node:net'
+import type {Server, Socket} from 'node:net'
 
 import {afterEach, describe, expect, it} from 'vitest'
 
@@ -126,8 +126,8 @@ describe('fanout loadtest over HTTP/2', () => {
       if (i % 50 === 9) return response.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR)
       response.end('ok')
     })
-    const run = await loadJson([url, '--http2', '-n', '500', '-w', '2', '--streams', '5', '--timeout', '500ms'])
-    expect(run.report.errors.timeout).toMatchObject({count: 10, first: 'no response within 500 ms'})
+    const run = await loadJson([url, '--http2', '-n', '500', '-w', '2', '--streams', '5', '--timeout', '1500ms'])
+    expect(run.report.errors.timeout).toMatchObject({count: 10, first: 'no response within 1500 ms'})
     expect(run.report.errors.reset).toMatchObject({count: 10, first: 'RST_STREAM INTERNAL_ERROR'})
     expect(run.report.summary).toMatchObject({requests: 500, completed: 480})
     expect(seen.sessions).toBe(2) // the connections lived through both
@@ -152,6 +152,17 @@ describe('fanout loadtest over HTTP/2', () => {
     const up = await loadJson([url, '--http2', '-n', '40', '-w', '2', '--streams', '4', '-m', 'POST', '--body-file', body])
     expect(up.report.status).toEqual({200: 40})
     expect(lengths.slice(40)).toEqual(Array.from({length: 40}, () => 200_000))
+  })
+
+  it('a server that takes the connection and never sends its SETTINGS is a connect error, and the run ends', async () => {
+    const sockets: Socket[] = []
+    const silent = createNetServer((socket) => sockets.push(socket.on('error', () => {})))
+    servers.push(silent)
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const run = await loadJson([`http://127.0.0.1:${(silent.address() as {port: number}).port}/`, '--http2', '-n', '3', '-w', '1', '--timeout', '400ms'])
+    for (const socket of sockets) socket.destroy()
+    expect(run.code).toBe(1)
+    expect(run.report.errors.connect).toMatchObject({count: 3, first: 'no HTTP/2 SETTINGS from the server within 400 ms'})
   })
 
   it('an HTTP/1.1 server given --http2 (h2c) is one clear parse error', async () => {

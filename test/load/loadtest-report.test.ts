@@ -161,7 +161,7 @@ describe.runIf(hasProgram('chromium', 'chromium'))('loadtest --report in headles
     const {charts, problems, text} = await open(file, join(dir, 'merged.png'))
     expect(problems).toEqual([])
     expect(charts['chart-rps']!.points[1]).toBeGreaterThanOrEqual(2)
-    expect(text).toContain('fanout loadtest merge')
+    expect(text).toContain('fanout loadtest (2 runs merged)')
     expect(text).toMatch(new RegExp(`completed\\s+${report.summary.completed}\\b`))
   })
 })

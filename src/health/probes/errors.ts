@@ -29,6 +29,8 @@ const DNS_FAILURES = new Map([
   ['ENOTFOUND', 'does not resolve'],
   ['EAI_AGAIN', 'could not be resolved for now'],
 ])
+/** This process's, or the system's, file table is full: the checker is overloaded, whatever the backend. */
+const LOCAL_EXHAUSTION = new Set(['EMFILE', 'ENFILE'])
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'])
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ERR_SOCKET_CONNECTION_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
 // Node names certificate verification failures after OpenSSL's X509_V_ERR_* (CERT_HAS_EXPIRED, UNABLE_TO_VERIFY_LEAF_SIGNATURE…)
@@ -51,6 +53,9 @@ export function classify(error: unknown): ProbeError {
   if (error instanceof DatabaseError) {
     return {code: AUTH_SQLSTATES.has(code) ? 'auth' : 'protocol', message: `${oneLine(error.message)} (SQLSTATE ${code})`}
   }
+  if (LOCAL_EXHAUSTION.has(code)) {
+    return {code: 'local', message: `the checker ran out of file descriptors (${code}): lower --workers or raise ulimit -n`, overload: true}
+  }
   if (code === 'ECONNREFUSED') return {code: 'refused', message: `connection refused by ${refusers(failure).join(', ')}`}
   if (DNS_FAILURES.has(code)) return {code: 'dns', message: `${failure.hostname ?? 'the host name'} ${DNS_FAILURES.get(code)} (${code})`}
   if (RESET_CODES.has(code)) return {code: 'reset', message: `the server closed or reset the connection (${code === 'UND_ERR_SOCKET' ? oneLine(error.message) : code})`}
@@ -65,15 +70,6 @@ export function classify(error: unknown): ProbeError {
 function refusers(failure: Failure): string[] {
   const attempts = (failure.errors ?? [failure]) as Failure[]
   return attempts.map(({address, port}) => (address === undefined ? 'the server' : `${address.includes(':') ? `[${address}]` : address}:${port}`))
-}
-
-/** A URL as messages show it: without credentials. */
-export function urlForMessage(url: URL): string {
-  if (!url.username && !url.password) return url.href
-  const shown = new URL(url.href)
-  shown.username = ''
-  shown.password = ''
-  return shown.href
 }
 
 function oneLine(text: string): string {

@@ -2,9 +2,10 @@ import {StringDecoder} from 'node:string_decoder'
 
 import {Client} from 'undici'
 
+import {maskUrl} from '../../report/mask.js'
 import type {Probe, ProbeOptions, ProbeResult} from '../types.js'
 import {connect, targetOf} from './connect.js'
-import {ProbeFailure, urlForMessage} from './errors.js'
+import {ProbeFailure} from './errors.js'
 import {addPhase, observe} from './observe.js'
 import {redirectedRequest} from './redirect.js'
 import type {HttpRequest} from './redirect.js'
@@ -42,7 +43,7 @@ async function follow(first: HttpRequest, options: ProbeOptions, seen: ProbeResu
         return
       }
       if (redirects === options.maxRedirects) {
-        throw new ProbeFailure('protocol', `redirect limit (${options.maxRedirects}) exceeded at ${urlForMessage(url)}`)
+        throw new ProbeFailure('protocol', `redirect limit (${options.maxRedirects}) exceeded at ${maskUrl(url)}`)
       }
       await response.body.dump()
       addPhase(seen.phases, 'transfer', performance.now() - headersAt)

@@ -30,7 +30,7 @@ async function uplot(): Promise<{script: string; style: string}> {
 export async function htmlReport(report: LoadReport, options: {baseline?: LoadReport; comparison?: Comparison} = {}): Promise<string> {
   const {script, style} = await uplot()
   const data = {spectrum: spectrumData(report, options.baseline), samples: report.samples}
-  const title = `fanout ${report.command} — ${report.config.urls[0] ?? ''}${report.config.urls.length > 1 ? ` and ${report.config.urls.length - 1} more` : ''}`
+  const title = `fanout ${report.command}${report.config.shards ? ` (${report.config.shards} runs merged)` : ''} — ${report.config.urls[0] ?? ''}${report.config.urls.length > 1 ? ` and ${report.config.urls.length - 1} more` : ''}`
   const {summary} = report
   const verdict = report.interrupted ? 'interrupted: partial figures' : report.ok ? 'passed' : 'FAILED'
   return `<!doctype html>

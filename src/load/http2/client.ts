@@ -112,7 +112,9 @@ export class Http2Client extends LoadConnection {
     const room = Math.min(this.capacity, this.maxStreams)
     if (this.count >= room || this.pacing) return
     const socket = this.socket!
-    socket.cork()
+    // Several streams to open (a new connection, a burst of answers): their HEADERS frames go out in one write.
+    const corked = room - this.count > 1
+    if (corked) socket.cork()
     while (this.count < room && !this.pacing) {
       const slot = this.state.take()
       if (slot === undefined) {
@@ -122,7 +124,15 @@ export class Http2Client extends LoadConnection {
       if (this.wait(slot.intendedAt, slot.counted)) break
       this.send(slot.intendedAt, slot.counted)
     }
-    process.nextTick(() => socket.uncork()) // every HEADERS frame of this turn in one write
+    if (corked) process.nextTick(() => socket.uncork())
+  }
+
+  protected override established(): boolean {
+    return this.ready
+  }
+
+  protected override silence(timeoutMs: number): string {
+    return `no HTTP/2 SETTINGS from the server within ${timeoutMs} ms`
   }
 
   protected sendable(): boolean {
