@@ -87,7 +87,8 @@ describe('fanout migrate on PostgreSQL: overload signals for --workers auto', ()
     try {
       await writeFile(join(slow, 'V1__slow.sql'), 'SELECT pg_sleep(2);\n')
       await writeFile(join(locked, 'V1__lock.sql'), "SET LOCAL lock_timeout = '50ms';\nLOCK TABLE public.busy IN ACCESS EXCLUSIVE MODE;\n")
-      await writeFile(join(broken, 'V1__typo.sql'), 'SELEC 1;\n')
+      // A run-time SQL error (a syntax error is now refused by libpg-query before anything runs: exit 2).
+      await writeFile(join(broken, 'V1__zero.sql'), 'SELECT 1 / 0;\n')
       const run = (dir: string, extra: string[] = []) =>
         fanout(['migrate', '--database', backend.url, '--dir', dir, '-n', names('o', 3).join(','), '--create-namespaces', '-w', 'auto:1-8', '--keep-going', '--json', ...extra])
       const limits = (stdout: string) => parseJsonDocument(stdout).workers.samples.map((sample: {limit: number}) => sample.limit)
@@ -107,7 +108,7 @@ describe('fanout migrate on PostgreSQL: overload signals for --workers auto', ()
         await holder.end()
       }
       const typo = await run(broken)
-      expect(parseJsonDocument(typo.stdout).results[0].error).toMatchObject({code: '42601'})
+      expect(parseJsonDocument(typo.stdout).results[0].error).toMatchObject({code: '22012'})
       expect(limits(typo.stdout)).toEqual([8])
     } finally {
       await Promise.all([backend.close(), ...[slow, locked, broken].map((dir) => rm(dir, {recursive: true, force: true}))])

@@ -235,7 +235,7 @@ export function migrateSuite(open: () => Promise<Backend>): void {
         interruptWhen:
           backend.name === 'pglite'
             ? new Promise((resolve) => setTimeout(resolve, 6000))
-            : until(async () => (await backend.query(`SELECT 1 FROM pg_class WHERE relname = 'fanout_schema_history'`)).length >= 3, 60_000),
+            : until(async () => (await backend.query(`SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'fanout_schema_history' AND n.nspname LIKE 'h\\_%'`)).length >= 3, 60_000),
       })
       expect(result.code).toBe(130)
       expect(result.report.interrupted).toBe(true)
