@@ -81,13 +81,17 @@ for (const [pool, w] of pools) describe(pool, () => {
 
     it('times each task start to settle: waits among thousands of no-op tasks, and synchronous work', async () => {
       const slow = new Set([7, 2500, 9990])
-      const mixed = await forkJoin(range(10_000), async (i) => {
-        if (slow.has(i)) await sleep(20)
-      }, {workers: w(64)})
-      mixed.outcomes.forEach((outcome, i) => {
-        if (slow.has(i)) expect(outcome.durationMs).toBeGreaterThanOrEqual(19)
-        else expect(outcome.durationMs).toBeLessThan(19)
-      })
+      // A no-op task is long for real when the process is preempted while it is in flight (seen under a loaded test
+      // run), so the run is measured up to three times: a stamp shared wrongly would be wrong in every one of them.
+      let misTimed: number[] = []
+      for (let turn = 0; turn < 3; turn++) {
+        const mixed = await forkJoin(range(10_000), async (i) => {
+          if (slow.has(i)) await sleep(20)
+        }, {workers: w(64)})
+        misTimed = mixed.outcomes.flatMap((outcome, i) => (slow.has(i) === outcome.durationMs >= 19 ? [] : [i]))
+        if (misTimed.length === 0) break
+      }
+      expect(misTimed).toEqual([])
       const busy = await forkJoin(range(12), () => {
         const until = performance.now() + 2
         while (performance.now() < until);
