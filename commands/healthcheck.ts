@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {FanoutCommand} from '../src/cli/command.js'
 import {UsageError} from '../src/cli/errors.js'
-import {count, duration, engineFlags, metricsFlags, modeOf, outputFlags} from '../src/cli/flags.js'
+import {count, duration, engineFlags, metricsFlags, modeOf, outputFlags, size} from '../src/cli/flags.js'
 import {abortableSleep} from '../src/engine/index.js'
 import {formatDuration} from '../src/cli/values.js'
 import {checksFromUrls, readUrlFile} from '../src/health/check.js'
@@ -21,6 +21,7 @@ import {Progress, progressMode} from '../src/report/progress.js'
 import {writeAtomically} from '../src/report/write-file.js'
 
 const FORMATS = ['table', 'json', 'junit', 'prometheus'] as const
+const MIN_WATCH_MS = 1000
 type Format = (typeof FORMATS)[number]
 
 export default class Healthcheck extends FanoutCommand {
@@ -47,15 +48,19 @@ export default class Healthcheck extends FanoutCommand {
   static override flags = {
     file: Flags.string({char: 'f', helpValue: '<file>', summary: 'URLs, one a line; or a YAML check file (.yaml/.yml).'}),
     validate: Flags.string({helpValue: '<file>', summary: 'Check a YAML check file without running it, and exit.'}),
-    condition: Flags.string({char: 'C', multiple: true, helpValue: '<condition>', summary: 'A condition for the URLs given as arguments or in a URL list (repeatable).'}),
-    header: Flags.string({char: 'H', multiple: true, helpValue: '<"Name: value">', summary: 'A request header for HTTP checks (repeatable).'}),
+    // Non-greedy: a repeatable flag takes one value each time, so `-H 'Authorization: Bearer x' http://…/` leaves the URL alone.
+    condition: Flags.string({char: 'C', multiple: true, multipleNonGreedy: true, helpValue: '<condition>', summary: 'A condition for the URLs given as arguments or in a URL list (repeatable).'}),
+    header: Flags.string({char: 'H', multiple: true, multipleNonGreedy: true, helpValue: '<"Name: value">', summary: 'A request header for HTTP checks (repeatable).'}),
     insecure: Flags.boolean({char: 'k', summary: 'Do not verify TLS certificates (their expiry is still read).'}),
     ...engineFlags({workers: 64, mode: 'settle', timeout: '5s'}),
     'retry-delay': duration({summary: 'Delay before the first retry of a failing check; doubles with each retry.', default: 1000, defaultHelp: async () => '1s'}),
     'max-failures': count({summary: 'Unhealthy checks tolerated before exiting 1.', default: 0}),
     format: Flags.string({options: [...FORMATS], default: 'table', summary: 'Report format on stdout (or in --output).'}),
     output: Flags.string({char: 'o', helpValue: '<file>', summary: 'Write the report to this file (atomically) instead of stdout.'}),
-    watch: duration({summary: 'Check again at this interval until Ctrl-C; a terminal shows a live table, a pipe gets the changes.'}),
+    watch: duration({
+      summary: 'Check again at this interval (at least 1s) until Ctrl-C; a terminal shows a live table, a pipe gets the changes, --json one document a line (NDJSON).',
+    }),
+    'max-body': size({summary: 'Most bytes of a response body read for conditions; a longer body fails its body conditions, saying so.', default: 16 * 1024 * 1024, defaultHelp: async () => '16MiB'}),
     all: Flags.boolean({summary: 'List healthy checks too when there are more than 50.'}),
     ...outputFlags,
     ...metricsFlags,
@@ -63,6 +68,10 @@ export default class Healthcheck extends FanoutCommand {
 
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(Healthcheck)
+    // Faster than once a second is a load test on someone's backend, not a health check.
+    if (flags.watch !== undefined && flags.watch < MIN_WATCH_MS) {
+      throw new UsageError(`--watch expects at least 1s between rounds; got ${flags.watch}ms`)
+    }
     const defaults: CheckDefaults = {
       timeoutMs: flags.timeout,
       retries: flags.retries,
@@ -82,7 +91,7 @@ export default class Healthcheck extends FanoutCommand {
       retryDelayMs: retryDelayMs ?? flags['retry-delay'],
       rate: flags.rate,
       maxRedirects: 10,
-      maxBodyBytes: 1024 * 1024,
+      maxBodyBytes: flags['max-body'],
       signal: this.interruption.signal,
     }
     const live = format === 'table' && !flags.output && process.stdout.isTTY && flags.watch !== undefined
@@ -101,7 +110,8 @@ export default class Healthcheck extends FanoutCommand {
         },
       })
       progress?.stop()
-      if (report.interrupted && last) break // Ctrl-C mid-round in --watch: the last whole round stands
+      // Ctrl-C mid-round in --watch: the last whole round stands, except in NDJSON, whose last line says it was interrupted.
+      if (report.interrupted && last && format !== 'json') break
       metrics?.engine.end(report.summary.durationMs, report.ok)
       probes?.record(report)
       await this.print(report, last, {format, output: flags.output, all: flags.all, live})
@@ -111,6 +121,8 @@ export default class Healthcheck extends FanoutCommand {
       try {
         await abortableSleep(flags.watch, this.interruption.signal)
       } catch {
+        // Ctrl-C between rounds: NDJSON readers get the last round again, marked, so the stream always ends interrupted.
+        if (format === 'json') await this.print({...last, ok: false, interrupted: true}, undefined, {format, output: flags.output, all: flags.all, live})
         break
       }
     }

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {UsageError} from './errors.js'
-import {accepts, parseCount, parseDuration, parseRate} from './values.js'
+import {accepts, parseCount, parseDuration, parseRate, parseSize} from './values.js'
 import type {Rate} from './values.js'
 
 /** A flag parser that turns a bad value into one line naming the flag, what it accepts and what was given. */
@@ -26,6 +26,7 @@ export const duration = Flags.custom<number>({helpValue: '<duration>', parse: ch
 export const count = Flags.custom<number>({helpValue: '<count>', parse: checked(atLeast(0))})
 const positive = Flags.custom<number>({helpValue: '<count>', parse: checked(atLeast(1))})
 export const rate = Flags.custom<Rate>({helpValue: '<rate>', parse: checked(parseRate)})
+export const size = Flags.custom<number>({helpValue: '<size>', parse: checked(parseSize)})
 
 /** The flags that steer the engine, the same in every command; each command picks its defaults. */
 export function engineFlags(defaults: {workers: number; mode: 'fail-fast' | 'settle'; timeout?: string}) {

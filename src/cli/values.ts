@@ -5,6 +5,7 @@ export const accepts = {
   duration: 'a duration like 500ms, 5s, 2m or 1m30s',
   count: 'a whole number like 8, 500 or 10k',
   rate: 'a rate like 50/s, 100/m or 10/500ms',
+  size: 'a size like 512KiB, 16MiB, 1GB or 1000 (bytes)',
 } as const
 
 const DURATION_UNITS: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000}
@@ -26,6 +27,25 @@ export function parseCount(input: string): number {
   const value = match ? Number(match[1]) * COUNT_SUFFIXES[match[2]!]! : Number.NaN
   if (!Number.isSafeInteger(value)) throw new UsageError(accepts.count)
   return value
+}
+
+const SIZE_UNITS: Record<string, number> = {'': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3}
+
+/** `16MiB`, `512KiB`, `1MB`, `1000`, in bytes: decimal units are powers of 1000, binary ones of 1024 (IEC). */
+export function parseSize(input: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(input.trim())
+  const unit = SIZE_UNITS[match?.[2]?.toLowerCase() ?? 'none']
+  const value = match && unit !== undefined ? Math.floor(Number(match[1]) * unit) : Number.NaN
+  if (!Number.isSafeInteger(value)) throw new UsageError(accepts.size)
+  return value
+}
+
+/** Bytes as the largest binary unit that keeps a whole number: 16MiB, 1500B. */
+export function formatBytes(bytes: number): string {
+  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`
+  }
+  return `${bytes}B`
 }
 
 export interface Rate {

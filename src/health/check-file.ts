@@ -7,7 +7,7 @@ import {UsageError} from '../cli/errors.js'
 import {parseCount, parseDuration} from '../cli/values.js'
 import {parseCondition} from './conditions.js'
 import type {Check, CheckDefaults} from './check.js'
-import {defaultConditions, displayUrl, parseUrl} from './check.js'
+import {defaultConditions, displayUrl, parseMethod, parseUrl} from './check.js'
 
 const DEFAULT_KEYS = ['timeout', 'retries', 'retry-delay', 'insecure', 'headers'] as const
 const CHECK_KEYS = ['name', 'group', 'tags', 'url', 'method', 'headers', 'body', 'timeout', 'retries', 'insecure', 'conditions'] as const
@@ -184,7 +184,7 @@ class Reader {
       group: text('group'),
       tags: get('tags') ? this.strings(get('tags')!, 'tags') : [],
       url,
-      method: (text('method') ?? (body === undefined ? 'GET' : 'POST')).toUpperCase(),
+      method: parseMethod(text('method') ?? (body === undefined ? 'GET' : 'POST'), this.where(get('method') ?? node)),
       body,
       conditions,
       where,

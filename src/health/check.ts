@@ -4,6 +4,12 @@ import type {Line} from '../cli/line-file.js'
 import type {Condition} from './conditions.js'
 import {parseCondition} from './conditions.js'
 import {probeFor} from './probes/index.js'
+import type {ProbeOptions} from './types.js'
+
+/** What a Gatus endpoint's `client`, `dns` and `ssh` say, handed to the probe as they are. */
+export type ClientSettings = Partial<
+  Pick<ProbeOptions, 'ignoreRedirects' | 'resolver' | 'family' | 'proxy' | 'clientCertificate' | 'authorize' | 'dns' | 'ssh'>
+>
 
 /** What a check inherits unless it says otherwise: the command's flags, then the check file's `defaults`. */
 export interface CheckDefaults {
@@ -21,6 +27,13 @@ export interface Check extends CheckDefaults {
   method: string
   body?: string
   conditions: Condition[]
+  client?: ClientSettings
+  /** Gatus's per-endpoint `interval`: under --watch the check runs this often instead of every --watch. */
+  intervalMs?: number
+  /** Gatus's `ui.hide-url` / `ui.hide-hostname`: kept out of every output. */
+  hide?: {url: boolean; hostname: boolean}
+  /** Gatus's `extra-labels`: added to the check's Prometheus series. */
+  labels?: Record<string, string>
   /** Where the check was written (`checks.yaml:12`, `--file urls.txt:3`, `argument 2`): for errors. */
   where: string
 }
@@ -60,6 +73,17 @@ export function checksFromUrls(urls: Line[], defaults: CheckDefaults, conditions
       where,
     }
   })
+}
+
+/** An HTTP method is a token (RFC 9110 §9.1): anything else would change what goes on the request line. */
+const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+/** The method upper-cased, or a UsageError naming where it was written. */
+export function parseMethod(text: string, where: string): string {
+  if (!METHOD.test(text)) {
+    throw new UsageError(`${where}: method ${JSON.stringify(text)} is not an HTTP method; write one word like GET, POST or HEAD`)
+  }
+  return text.toUpperCase()
 }
 
 /** One URL a line; blank lines and `#` comments skipped. */

@@ -33,6 +33,7 @@ export async function runCheck(check: Check, options: RunCheckOptions): Promise<
     headers: check.headers,
     body: check.body,
     insecure: check.insecure,
+    ...check.client,
     maxRedirects: options.maxRedirects,
     maxBodyBytes: options.maxBodyBytes,
     signal: options.signal,
