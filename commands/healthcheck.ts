@@ -1,3 +1,5 @@
+import {stat} from 'node:fs/promises'
+
 import {Flags} from '@oclif/core'
 
 import {FanoutCommand} from '../src/cli/command.js'
@@ -7,11 +9,13 @@ import {abortableSleep} from '../src/engine/index.js'
 import {formatDuration} from '../src/cli/values.js'
 import {checksFromUrls, readUrlFile} from '../src/health/check.js'
 import type {Check, CheckDefaults} from '../src/health/check.js'
-import {loadCheckFile} from '../src/health/check-file.js'
+import {loadCheckFiles} from '../src/health/check-file.js'
 import {checkAll} from '../src/health/check-all.js'
 import {changes} from '../src/health/changes.js'
+import {DEFAULT_RDAP_URL} from '../src/health/rdap.js'
+import {Schedule, withCarriedOver} from '../src/health/schedule.js'
 import {renderJunit} from '../src/health/junit.js'
-import {ProbeMetrics, renderPrometheus} from '../src/health/prometheus.js'
+import {ProbeMetrics, labelNames, renderPrometheus} from '../src/health/prometheus.js'
 import {renderHealth} from '../src/health/render.js'
 import type {HealthResult} from '../src/health/result.js'
 import {statusOf} from '../src/report/envelope.js'
@@ -46,8 +50,14 @@ export default class Healthcheck extends FanoutCommand {
   static override usage = 'healthcheck [URL…] [--file FILE] [flags]'
 
   static override flags = {
-    file: Flags.string({char: 'f', helpValue: '<file>', summary: 'URLs, one a line; or a YAML check file (.yaml/.yml).'}),
-    validate: Flags.string({helpValue: '<file>', summary: 'Check a YAML check file without running it, and exit.'}),
+    file: Flags.string({
+      char: 'f',
+      multiple: true,
+      multipleNonGreedy: true,
+      helpValue: '<file>',
+      summary: 'URLs, one a line; or a YAML check file (fanout\'s checks: or Gatus\'s endpoints:), or a directory of them (repeatable: merged as Gatus merges them).',
+    }),
+    validate: Flags.string({multiple: true, multipleNonGreedy: true, helpValue: '<file>', summary: 'Check YAML check files (or a directory) without running them, and exit.'}),
     // Non-greedy: a repeatable flag takes one value each time, so `-H 'Authorization: Bearer x' http://…/` leaves the URL alone.
     condition: Flags.string({char: 'C', multiple: true, multipleNonGreedy: true, helpValue: '<condition>', summary: 'A condition for the URLs given as arguments or in a URL list (repeatable).'}),
     header: Flags.string({char: 'H', multiple: true, multipleNonGreedy: true, helpValue: '<"Name: value">', summary: 'A request header for HTTP checks (repeatable).'}),
@@ -61,6 +71,7 @@ export default class Healthcheck extends FanoutCommand {
       summary: 'Check again at this interval (at least 1s) until Ctrl-C; a terminal shows a live table, a pipe gets the changes, --json one document a line (NDJSON).',
     }),
     'max-body': size({summary: 'Most bytes of a response body read for conditions; a longer body fails its body conditions, saying so.', default: 16 * 1024 * 1024, defaultHelp: async () => '16MiB'}),
+    'rdap-url': Flags.string({helpValue: '<url>', summary: 'RDAP service [DOMAIN_EXPIRATION] asks.', default: DEFAULT_RDAP_URL}),
     all: Flags.boolean({summary: 'List healthy checks too when there are more than 50.'}),
     ...outputFlags,
     ...metricsFlags,
@@ -79,11 +90,12 @@ export default class Healthcheck extends FanoutCommand {
       headers: parseHeaders(flags.header ?? []),
     }
     if (flags.validate !== undefined) {
-      const {checks} = await loadCheckFile(flags.validate, defaults)
-      this.report(`${flags.validate}: ${checks.length} check${checks.length === 1 ? '' : 's'}, valid`)
+      const {checks, notes} = await loadCheckFiles(flags.validate, defaults)
+      this.note(notes)
+      this.report(`${flags.validate.join(', ')}: ${checks.length} check${checks.length === 1 ? '' : 's'}, valid`)
       return
     }
-    const {checks, retryDelayMs} = await this.checks(argv as string[], flags.file, defaults, flags.condition ?? [])
+    const {checks, retryDelayMs} = await this.checks(argv as string[], flags.file ?? [], defaults, flags.condition ?? [])
     const format: Format = flags.json ? 'json' : (flags.format as Format)
     const options = {
       workers: flags.workers,
@@ -92,16 +104,20 @@ export default class Healthcheck extends FanoutCommand {
       rate: flags.rate,
       maxRedirects: 10,
       maxBodyBytes: flags['max-body'],
+      rdapUrl: flags['rdap-url'],
       signal: this.interruption.signal,
     }
     const live = format === 'table' && !flags.output && process.stdout.isTTY && flags.watch !== undefined
     const metrics = await this.openMetrics(flags)
-    const probes = metrics && new ProbeMetrics(metrics.registry)
+    const probes = metrics && new ProbeMetrics(metrics.registry, labelNames(checks))
+    const schedule = new Schedule(checks, flags.watch ?? 0)
     let last: Envelope<HealthResult> | undefined
     for (;;) {
-      const progress = live ? undefined : new Progress('healthcheck', checks.length, progressMode(flags.quiet))
-      metrics?.engine.begin(checks.length)
-      const report = await checkAll(checks, {
+      const due = schedule.due()
+      const round = due.length === checks.length ? checks : due.map((index) => checks[index]!)
+      const progress = live ? undefined : new Progress('healthcheck', round.length, progressMode(flags.quiet))
+      metrics?.engine.begin(round.length)
+      const ran = await checkAll(round, {
         ...options,
         onStart: metrics?.engine.onStart,
         onSettle: (index, outcome) => {
@@ -110,6 +126,7 @@ export default class Healthcheck extends FanoutCommand {
         },
       })
       progress?.stop()
+      const report = withCarriedOver(last, due, ran)
       // Ctrl-C mid-round in --watch: the last whole round stands, except in NDJSON, whose last line says it was interrupted.
       if (report.interrupted && last && format !== 'json') break
       metrics?.engine.end(report.summary.durationMs, report.ok)
@@ -131,26 +148,34 @@ export default class Healthcheck extends FanoutCommand {
     await this.closeMetrics(metrics)
   }
 
-  private async checks(urls: string[], file: string | undefined, defaults: CheckDefaults, conditions: string[]) {
+  private async checks(urls: string[], files: string[], defaults: CheckDefaults, conditions: string[]) {
     const checks: Check[] = checksFromUrls(
       urls.map((text, index) => ({text, where: `argument ${index + 1}`})),
       defaults,
       conditions,
     )
     let retryDelayMs: number | undefined
-    if (file !== undefined) {
-      if (/\.ya?ml$/i.test(file)) {
-        const loaded = await loadCheckFile(file, defaults)
-        checks.push(...loaded.checks)
-        retryDelayMs = loaded.retryDelayMs
-      } else {
-        checks.push(...checksFromUrls(await readUrlFile(file), defaults, conditions))
-      }
+    // A URL list is any file that is not YAML; YAML files and directories are check files, loaded together.
+    const configs: string[] = []
+    for (const file of files) {
+      if (file === '-' || !(/\.ya?ml$/i.test(file) || (await isDirectory(file)))) checks.push(...checksFromUrls(await readUrlFile(file), defaults, conditions))
+      else configs.push(file)
+    }
+    if (configs.length > 0) {
+      const loaded = await loadCheckFiles(configs, defaults)
+      this.note(loaded.notes)
+      checks.push(...loaded.checks)
+      retryDelayMs = loaded.retryDelayMs
     }
     if (checks.length === 0) {
       throw new UsageError('no checks: give URLs as arguments, --file urls.txt (one a line) or --file checks.yaml')
     }
     return {checks, retryDelayMs}
+  }
+
+  /** What the check files hold that fanout does not use: once each, on stderr, so that nothing is dropped unsaid. */
+  private note(notes: string[]): void {
+    for (const line of notes) process.stderr.write(`fanout ${this.commandName}: ${line}\n`)
   }
 
   private async print(
@@ -168,6 +193,13 @@ export default class Healthcheck extends FanoutCommand {
     if (options.live) process.stdout.write('\u001B[2J\u001B[H') // redraw in place
     this.report(text)
   }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then(
+    (found) => found.isDirectory(),
+    () => false,
+  )
 }
 
 /** `-H "Authorization: Bearer x"` -> {authorization: 'Bearer x'}. */

@@ -17,6 +17,8 @@ export interface CheckAllOptions {
   rate?: Rate
   maxRedirects: number
   maxBodyBytes: number
+  /** Where [DOMAIN_EXPIRATION] asks (RDAP). */
+  rdapUrl?: string
   /** Ctrl-C. */
   signal: AbortSignal
   onStart?: (index: number) => void
@@ -27,7 +29,7 @@ export interface CheckAllOptions {
 export async function checkAll(checks: Check[], options: CheckAllOptions): Promise<Envelope<HealthResult>> {
   const report = await forkJoin<Check, Observation>(
     checks,
-    (check, ctx) => runCheck(check, {signal: ctx.signal, maxRedirects: options.maxRedirects, maxBodyBytes: options.maxBodyBytes}),
+    (check, ctx) => runCheck(check, {signal: ctx.signal, maxRedirects: options.maxRedirects, maxBodyBytes: options.maxBodyBytes, rdapUrl: options.rdapUrl}),
     {
       workers: options.workers,
       mode: options.mode,

@@ -3,6 +3,7 @@ import {readLineFile} from '../cli/line-file.js'
 import type {Line} from '../cli/line-file.js'
 import type {Condition} from './conditions.js'
 import {parseCondition} from './conditions.js'
+import {urlForMessage} from './probes/errors.js'
 import {probeFor} from './probes/index.js'
 import type {ProbeOptions} from './types.js'
 
@@ -30,8 +31,8 @@ export interface Check extends CheckDefaults {
   client?: ClientSettings
   /** Gatus's per-endpoint `interval`: under --watch the check runs this often instead of every --watch. */
   intervalMs?: number
-  /** Gatus's `ui.hide-url` / `ui.hide-hostname`: kept out of every output. */
-  hide?: {url: boolean; hostname: boolean}
+  /** Gatus's `ui.hide-url` / `hide-hostname` / `hide-port`: kept out of every output. */
+  hide?: {url: boolean; hostname: boolean; port: boolean}
   /** Gatus's `extra-labels`: added to the check's Prometheus series. */
   labels?: Record<string, string>
   /** Where the check was written (`checks.yaml:12`, `--file urls.txt:3`, `argument 2`): for errors. */
@@ -44,6 +45,24 @@ export function displayUrl(url: URL): string {
   const shown = new URL(url.href)
   shown.password = '***'
   return shown.href
+}
+
+const REDACTED = '<redacted>'
+
+/**
+ * What Gatus's `ui.hide-url` / `hide-hostname` / `hide-port` keep out of a report: a function that blanks them in any
+ * text (the target, an error message, a condition's actual value), or undefined when nothing is hidden.
+ */
+export function masking(check: Pick<Check, 'url' | 'hide'>): ((text: string) => string) | undefined {
+  const {hide, url} = check
+  if (!hide || !(hide.url || hide.hostname || hide.port)) return undefined
+  const secrets = new Map<string, string>()
+  if (hide.url) for (const form of [url.href, displayUrl(url), urlForMessage(url)]) secrets.set(form, REDACTED)
+  if (hide.url || hide.hostname) secrets.set(url.hostname, REDACTED)
+  if ((hide.url || hide.port) && url.port) secrets.set(`:${url.port}`, `:${REDACTED}`)
+  // Longest first: the whole URL goes before its host name is looked for.
+  const ordered = [...secrets].sort(([a], [b]) => b.length - a.length)
+  return (text) => ordered.reduce((masked, [secret, shown]) => masked.replaceAll(secret, shown), text)
 }
 
 /**

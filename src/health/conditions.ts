@@ -12,6 +12,8 @@ export interface ConditionResult {
 
 export interface Condition {
   readonly text: string
+  /** The condition asks about [DOMAIN_EXPIRATION]: the check must look the domain up (RDAP) before evaluating it. */
+  readonly needsDomainExpiration: boolean
   /** `now` is what certificate expiry is measured from. */
   evaluate(result: ProbeResult, now?: Date): ConditionResult
 }
@@ -33,7 +35,7 @@ interface Subject {
 }
 
 const ABSENT = new Absent('absent')
-const KNOWN = '[STATUS] [RESPONSE_TIME] [BODY] [BODY].path [CONNECTED] [CERTIFICATE_EXPIRATION] [IP]'
+const KNOWN = '[STATUS] [RESPONSE_TIME] [BODY] [BODY].path [CONNECTED] [CERTIFICATE_EXPIRATION] [DOMAIN_EXPIRATION] [IP] [DNS_RCODE]'
 const NUMBER = /^-?\d+(?:\.\d+)?$/
 const SHOWN_CHARS = 80
 
@@ -43,6 +45,8 @@ const PLACEHOLDERS = new Map<string, Subject>([
   ['CONNECTED', {kind: 'boolean', resolve: (r) => r.connected}],
   ['CERTIFICATE_EXPIRATION', {kind: 'duration', resolve: (r, now) => (r.certificateExpiresAt ? +r.certificateExpiresAt - +now : ABSENT)}],
   ['IP', {kind: 'text', resolve: (r) => r.ip ?? ABSENT}],
+  ['DNS_RCODE', {kind: 'text', resolve: (r) => r.dnsRcode ?? ABSENT}],
+  ['DOMAIN_EXPIRATION', {kind: 'duration', resolve: (r, now) => (r.domainExpiresAt ? +r.domainExpiresAt - +now : ABSENT)}],
 ])
 
 const COMPARE: Record<Op, (a: number, b: number) => boolean> = {
@@ -295,6 +299,18 @@ export function parseCondition(text: string, where: string): Condition {
     }
   }
 
+  /** A placeholder on the right (Gatus's `[BODY].id == [BODY].parent`): compared with what it resolves to. */
+  function otherSide(): Subject | undefined {
+    if (!/^\[[A-Z_]+\]/.test(rightText)) return undefined
+    pos = source.length - rightText.length
+    const found = placeholder()
+    if (!found || pos !== source.length) fail('text after the placeholder on the right side', 'compare with one placeholder, like [BODY].a == [BODY].b')
+    const other = found.name === 'BODY' ? bodyAt(found.path) : PLACEHOLDERS.get(found.name)!
+    // Text and numbers compare as compare() says; true or false only with true or false.
+    if ((other.kind === 'boolean') !== (kind === 'boolean')) fail(`${leftText} is ${describe} and ${rightText} is not`, 'compare placeholders of the same kind')
+    return other
+  }
+
   /** The right side as a test of the left side's value. */
   function right(op: Op): (value: Scalar) => boolean {
     const call = /^(\w+)\s*\((.*)\)$/s.exec(rightText)
@@ -327,14 +343,22 @@ export function parseCondition(text: string, where: string): Condition {
     return (value) => expected.some((candidate) => compare(value, '==', candidate)) === wanted
   }
 
-  const test = right(op)
+  const other = otherSide()
+  const test = other ? undefined : right(op)
+  const needsDomainExpiration = source.includes('[DOMAIN_EXPIRATION]')
+  const shownOf = (value: Value, of: Kind) => (value instanceof Absent ? value.absent : show(of, value))
   return {
     text: source,
+    needsDomainExpiration,
     evaluate(result, now = new Date()) {
       const value = subject.resolve(result, now)
       const absent = value instanceof Absent
-      const shown = absent ? value.absent : show(kind, value)
-      return {condition: source, ok: !absent && test(value), actual: `${leftText} (${shown}) ${op} ${rightText}`}
+      if (other) {
+        const against = other.resolve(result, now)
+        const ok = !absent && !(against instanceof Absent) && compare(value, op, against)
+        return {condition: source, ok, actual: `${leftText} (${shownOf(value, kind)}) ${op} ${rightText} (${shownOf(against, other.kind)})`}
+      }
+      return {condition: source, ok: !absent && test!(value), actual: `${leftText} (${shownOf(value, kind)}) ${op} ${rightText}`}
     },
   }
 }

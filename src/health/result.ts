@@ -3,7 +3,7 @@ import type {Outcome} from '../engine/index.js'
 import {formatDuration} from '../cli/values.js'
 import {round, statusOf} from '../report/envelope.js'
 import type {Result} from '../report/envelope.js'
-import {displayUrl} from './check.js'
+import {displayUrl, masking} from './check.js'
 import type {Check} from './check.js'
 import type {ConditionResult} from './conditions.js'
 import {classify} from './probes/errors.js'
@@ -16,7 +16,11 @@ export interface HealthResult extends Result {
   name: string
   group?: string
   tags: string[]
+  /** Gatus's `extra-labels`, as on the check's Prometheus series. */
+  labels?: Record<string, string>
   httpStatus?: number
+  /** DNS checks: the answer's RCODE. */
+  dnsRcode?: string
   responseTimeMs?: number
   ip?: string
   /** ISO time at which the earliest certificate of the chain expires. */
@@ -27,11 +31,22 @@ export interface HealthResult extends Result {
 }
 
 export function healthResult(check: Check, outcome: Outcome<Observation>): HealthResult {
+  const mask = masking(check)
+  const result = unmasked(check, outcome)
+  if (!mask) return result
+  result.target = mask(result.target)
+  if (result.error) result.error = {...result.error, message: mask(result.error.message)}
+  result.conditions = result.conditions.map((c) => ({...c, actual: mask(c.actual)}))
+  return result
+}
+
+function unmasked(check: Check, outcome: Outcome<Observation>): HealthResult {
   const base: HealthResult = {
     target: displayUrl(check.url),
     name: check.name,
     ...(check.group === undefined ? {} : {group: check.group}),
     tags: check.tags,
+    ...(check.labels ? {labels: check.labels} : {}),
     status: statusOf(outcome),
     attempts: outcome.attempts,
     durationMs: round(outcome.durationMs),
@@ -52,6 +67,7 @@ export function healthResult(check: Check, outcome: Outcome<Observation>): Healt
 function observed({conditions, probe}: Observation): Partial<HealthResult> {
   return {
     ...(probe.status === undefined ? {} : {httpStatus: probe.status}),
+    ...(probe.dnsRcode === undefined ? {} : {dnsRcode: probe.dnsRcode}),
     responseTimeMs: round(probe.responseTimeMs),
     ...(probe.ip === undefined ? {} : {ip: probe.ip}),
     ...(probe.certificateExpiresAt ? {certificateExpiresAt: probe.certificateExpiresAt.toISOString()} : {}),

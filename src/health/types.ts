@@ -44,6 +44,8 @@ export interface ProbeResult {
   dnsRcode?: string
   /** Expiry of the earliest-expiring certificate of the chain the server presented (https, tls). */
   certificateExpiresAt?: Date
+  /** When the domain's registration expires, from RDAP: asked only by checks with a [DOMAIN_EXPIRATION] condition. */
+  domainExpiresAt?: Date
   /** Set when the probe itself failed; conditions are then not evaluated. */
   error?: ProbeError
 }
@@ -71,7 +73,7 @@ export interface ProbeOptions {
   /** The Authorization header's value, fetched when the probe starts (Gatus's `client.oauth2`). */
   authorize?: (signal: AbortSignal) => Promise<string>
   /** DNS checks: what to ask. */
-  dns?: {queryType: string; queryName: string}
+  dns?: {queryType: string; queryName: string; protocol: 'udp' | 'tcp'}
   /** SSH checks: who to log in as. */
   ssh?: {username: string; password: string}
   /** Aborts the probe: the engine's per-attempt signal (timeout, fail-fast, Ctrl-C). */

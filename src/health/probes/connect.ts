@@ -57,26 +57,36 @@ export async function connect(target: Target, seen: ProbeResult, signal: AbortSi
     seen.connected = true
     return connection
   }
-  let session: TLSSocket | undefined
   try {
     await once(socket, 'connect', {signal})
-    const connected = performance.now()
-    addPhase(seen.phases, 'connect', connected - resolved)
+    addPhase(seen.phases, 'connect', performance.now() - resolved)
     seen.ip = socket.remoteAddress
     if (!target.tls) return established(socket)
-    // An IP address is no server name (RFC 6066); Node then checks the certificate against `host`.
-    const servername = isIP(target.host) ? undefined : target.host
-    const {insecure, cert, key} = target.tls
-    session = connectTls({socket, host: target.host, servername, rejectUnauthorized: !insecure, cert, key})
-    await once(session, 'secureConnect', {signal})
-    addPhase(seen.phases, 'tls', performance.now() - connected)
-    seen.certificateExpiresAt = earliestExpiry(session.getPeerCertificate(true))
-    return established(session)
+    return established(await startTls(socket, target.host, target.tls, seen, signal))
   } catch (error) {
-    session?.destroy()
     socket.destroy()
     throw error
   }
+}
+
+/**
+ * A TLS session on a connected socket (at once for tls:// and https, after SMTP's STARTTLS for starttls://), recording
+ * the tls phase and the certificate's expiry. On failure the session is destroyed; the socket is the caller's.
+ */
+export async function startTls(socket: Socket, host: string, tls: NonNullable<Target['tls']>, seen: ProbeResult, signal: AbortSignal): Promise<TLSSocket> {
+  const started = performance.now()
+  // An IP address is no server name (RFC 6066); Node then checks the certificate against `host`.
+  const servername = isIP(host) ? undefined : host
+  const session = connectTls({socket, host, servername, rejectUnauthorized: !tls.insecure, cert: tls.cert, key: tls.key})
+  try {
+    await once(session, 'secureConnect', {signal})
+  } catch (error) {
+    session.destroy()
+    throw error
+  }
+  addPhase(seen.phases, 'tls', performance.now() - started)
+  seen.certificateExpiresAt = earliestExpiry(session.getPeerCertificate(true))
+  return session
 }
 
 /**
