@@ -4,7 +4,7 @@ import {Flags} from '@oclif/core'
 
 import {FanoutCommand} from '../src/cli/command.js'
 import {UsageError} from '../src/cli/errors.js'
-import {count, duration, metricsFlags, outputFlags} from '../src/cli/flags.js'
+import {count, duration, metricsFlags, outputFlags, positiveCount} from '../src/cli/flags.js'
 import {LoadProgress} from '../src/load/load-progress.js'
 import {LoadMetrics} from '../src/load/metrics.js'
 import {renderLoad} from '../src/load/render.js'
@@ -38,17 +38,17 @@ export default class Loadtest extends FanoutCommand {
   static override usage = 'loadtest URL… [--targets FILE] [flags]'
 
   static override flags = {
-    workers: Flags.integer({char: 'w', min: 1, default: 10, helpValue: '<count>', summary: 'Concurrent workers, one keep-alive connection each.'}),
-    connections: Flags.integer({char: 'c', min: 1, summary: 'The same as --workers (autocannon and wrk call them connections).', exclusive: ['workers'], helpValue: '<count>'}),
+    workers: positiveCount({char: 'w', default: 10, helpValue: '<count>', summary: 'Concurrent workers, one keep-alive connection each.'}),
+    connections: positiveCount({char: 'c', summary: 'The same as --workers (autocannon and wrk call them connections).', exclusive: ['workers'], helpValue: '<count>'}),
     duration: duration({char: 'd', summary: 'How long to measure (after --warmup); the default when --requests is not given.', defaultHelp: async () => '10s'}),
     requests: count({char: 'n', summary: 'Measured requests to send in all (instead of a duration).', exclusive: ['duration']}),
-    rate: Flags.integer({char: 'R', min: 1, helpValue: '<req/s>', summary: 'A constant arrival rate across all workers, in requests per second (coordinated-omission corrected).'}),
-    threads: Flags.integer({min: 1, default: 1, helpValue: '<count>', summary: 'Worker threads, each with a share of the workers (to use more than one core).'}),
+    rate: positiveCount({char: 'R', helpValue: '<req/s>', summary: 'A constant arrival rate across all workers, in requests per second (coordinated-omission corrected).'}),
+    threads: positiveCount({ default: 1, helpValue: '<count>', summary: 'Worker threads, each with a share of the workers (to use more than one core).'}),
     method: Flags.string({char: 'm', default: 'GET', summary: 'HTTP method.'}),
     header: Flags.string({char: 'H', multiple: true, helpValue: '<"Name: value">', summary: 'A request header (repeatable).'}),
     body: Flags.string({char: 'b', summary: 'Request body.', exclusive: ['body-file']}),
     'body-file': Flags.string({helpValue: '<file>', summary: 'Request body from a file.'}),
-    pipelining: Flags.integer({min: 1, default: 1, helpValue: '<count>', summary: 'Requests in flight on each connection at once.'}),
+    pipelining: positiveCount({ default: 1, helpValue: '<count>', summary: 'Requests in flight on each connection at once.'}),
     timeout: duration({summary: 'A request without a response this long is an error (timeout); its connection is replaced.', default: 10_000, defaultHelp: async () => '10s'}),
     warmup: duration({summary: 'Send for this long first without counting it.', default: 0, defaultHelp: async () => '0'}),
     targets: Flags.string({helpValue: '<file>', summary: 'URLs (or "METHOD URL") one a line, sent round-robin; one origin.'}),
@@ -87,7 +87,7 @@ export default class Loadtest extends FanoutCommand {
       progress.stop()
     }
     const config = {urls: requests.map((request) => request.url), workers, threads: flags.threads, ...(flags.rate ? {rate: flags.rate} : {}), pipelining: flags.pipelining}
-    const report = loadReport(tally, config, thresholds, this.interrupted)
+    const report = loadReport('loadtest', tally, config, thresholds, this.interrupted)
     load?.end(tally)
     metrics?.engine.end(report.summary.durationMs, report.ok)
     if (flags.output !== undefined) await writeAtomically(flags.output, `${JSON.stringify(report)}\n`)

@@ -42,7 +42,7 @@ export default class LoadtestMerge extends FanoutCommand {
     const paced = reports.every((report) => report.config.rate !== undefined)
     const config = {...first.config, shards, rate: paced ? reports.reduce((sum, report) => sum + report.config.rate!, 0) : undefined}
     if (!paced) delete config.rate
-    const merged = loadReport(mergeTallies(reports.map((report) => report.tally)), config, thresholds, false)
+    const merged = loadReport('loadtest merge', mergeTallies(reports.map((report) => report.tally)), config, thresholds, false)
     if (flags.output !== undefined) await writeAtomically(flags.output, `${JSON.stringify(merged)}\n`)
     this.report(flags.json ? JSON.stringify(merged) : `${shards} results merged\n${renderLoad(merged)}`)
     this.finish(merged.ok ? ExitCode.ok : ExitCode.failed)
@@ -56,7 +56,7 @@ async function readReport(file: string): Promise<LoadReport> {
   } catch (error) {
     throw new UsageError(`cannot read "${file}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); give files written by loadtest --output`)
   }
-  if (report?.command !== 'loadtest' || typeof report.tally?.histograms?.latency !== 'string') {
+  if ((report?.command !== 'loadtest' && report?.command !== 'loadtest merge') || typeof report.tally?.histograms?.latency !== 'string') {
     throw new UsageError(`"${file}" is not a loadtest result; give files written by loadtest --output or --json`)
   }
   return report

@@ -24,7 +24,8 @@ const atLeast = (min: number) => (input: string) => {
 
 export const duration = Flags.custom<number>({helpValue: '<duration>', parse: checked(parseDuration)})
 export const count = Flags.custom<number>({helpValue: '<count>', parse: checked(atLeast(0))})
-const positive = Flags.custom<number>({helpValue: '<count>', parse: checked(atLeast(1))})
+/** A count of at least 1 (`8`, `10k`): workers, threads, connections. */
+export const positiveCount = Flags.custom<number>({helpValue: '<count>', parse: checked(atLeast(1))})
 export const rate = Flags.custom<Rate>({helpValue: '<rate>', parse: checked(parseRate)})
 export const size = Flags.custom<number>({helpValue: '<size>', parse: checked(parseSize)})
 
@@ -32,7 +33,7 @@ export const size = Flags.custom<number>({helpValue: '<size>', parse: checked(pa
 export function engineFlags(defaults: {workers: number; mode: 'fail-fast' | 'settle'; timeout?: string}) {
   const keepGoingIsDefault = defaults.mode === 'settle'
   return {
-    workers: positive({
+    workers: positiveCount({
       char: 'w',
       summary: 'Most targets worked on at once (a bounded pool).',
       default: defaults.workers,

@@ -10,8 +10,22 @@ export const accepts = {
 
 const DURATION_UNITS: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000}
 
-/** `500ms`, `5s`, `2m`, `1h`, `1m30s`, `1.5s`, or `0`, in milliseconds. */
+/**
+ * The longest delay Node's timers take (2^31 - 1 ms, 24.8 days): a longer one fires at once, with a warning. Every
+ * duration is a timer somewhere (timeouts, kill delays, rate intervals, run lengths), so all are held to it here.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1
+
+const TOO_LONG = 'at most 596h (24.8 days: the longest timer Node can set)'
+
+/** `500ms`, `5s`, `2m`, `1h`, `1m30s`, `1.5s`, or `0`, in milliseconds; at most MAX_DURATION_MS. */
 export function parseDuration(input: string): number {
+  const ms = anyDuration(input)
+  if (ms > MAX_DURATION_MS) throw new UsageError(`${accepts.duration}, ${TOO_LONG}`)
+  return ms
+}
+
+function anyDuration(input: string): number {
   const text = input.trim()
   if (text === '0') return 0
   const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)]
@@ -56,14 +70,17 @@ export interface Rate {
 /** `50/s`, `100/m`, `10/500ms`, `5/2s`; a bare `50` means per second. */
 export function parseRate(input: string): Rate {
   const [amount = '', per = 's'] = input.trim().split('/')
+  let rate: Rate | undefined
   try {
     const limit = parseCount(amount)
-    const intervalMs = parseDuration(/^\d/.test(per) ? per : `1${per}`)
-    if (limit >= 1 && intervalMs > 0) return {limit, intervalMs}
+    const intervalMs = anyDuration(/^\d/.test(per) ? per : `1${per}`)
+    if (limit >= 1 && intervalMs > 0) rate = {limit, intervalMs}
   } catch {
     // Reported below with the whole input in view.
   }
-  throw new UsageError(accepts.rate)
+  if (rate === undefined) throw new UsageError(accepts.rate)
+  if (rate.intervalMs > MAX_DURATION_MS) throw new UsageError(`${accepts.rate}, per ${TOO_LONG}`)
+  return rate
 }
 
 /** `1m30s` style, for help texts and reports. */

@@ -250,7 +250,7 @@ class Run<T, R> {
       if (index < 0) return
       try {
         if (this.queue) started = await this.gate()
-        const value = await this.attempt(lane, lane.item as T, index, 1, started, started)
+        const value = await this.attempt(lane, lane.item as T, index, 1, started)
         if (lane.orphaned) return
         started = this.fulfil(lane, index, value, started)
       } catch (thrown) {
@@ -293,7 +293,7 @@ class Run<T, R> {
   }
 
   /** Starts one attempt; with a timeout, arms the lane so the sweep can end it. */
-  private attempt(lane: Lane, item: T, index: number, attempt: number, attemptStarted: number, itemStarted: number): R | PromiseLike<R> {
+  private attempt(lane: Lane, item: T, index: number, attempt: number, itemStarted: number): R | PromiseLike<R> {
     const ctx = new Context(this, index, attempt)
     if (this.timed) {
       const timeoutMs = this.timeoutFor(item)
@@ -302,7 +302,9 @@ class Run<T, R> {
       lane.itemStarted = itemStarted
       lane.timeoutMs = timeoutMs
       lane.expiring = false
-      lane.deadline = timeoutMs > 0 ? attemptStarted + timeoutMs : 0
+      // A fresh reading, not the shared start stamp: a stamp shared across a preemption is old by it, and a deadline
+      // reckoned from it would end the attempt early (seen on a loaded machine: a 60 ms timeout after 41 ms).
+      lane.deadline = timeoutMs > 0 ? performance.now() + timeoutMs : 0
     }
     return this.task(item, ctx)
   }
@@ -343,8 +345,8 @@ class Run<T, R> {
       }
       attempt++
       try {
-        const attemptStarted = this.queue ? await this.gate() : now()
-        const value = await this.attempt(lane, item, index, attempt, attemptStarted, started)
+        if (this.queue) await this.gate()
+        const value = await this.attempt(lane, item, index, attempt, started)
         if (lane.orphaned) return false
         lane.deadline = 0
         return settle(Status.fulfilled, value)

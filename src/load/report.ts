@@ -6,7 +6,8 @@ import type {Threshold, ThresholdResult} from './thresholds.js'
 
 /** What `loadtest --json` prints and `--output` writes; `loadtest merge` reads these back. */
 export interface LoadReport {
-  command: 'loadtest'
+  /** `loadtest merge` for a merged report; merge reads both back. */
+  command: 'loadtest' | 'loadtest merge'
   /** No threshold breached, and not interrupted. */
   ok: boolean
   interrupted?: true
@@ -20,11 +21,17 @@ export interface LoadReport {
   tally: Tally
 }
 
-export function loadReport(tally: Tally, config: LoadReport['config'], thresholds: Threshold[], interrupted: boolean): LoadReport {
+export function loadReport(
+  command: LoadReport['command'],
+  tally: Tally,
+  config: LoadReport['config'],
+  thresholds: Threshold[],
+  interrupted: boolean,
+): LoadReport {
   const summary = figuresOf(tally, config.rate !== undefined)
   const results = evaluate(thresholds, summary, tally.statuses)
   return {
-    command: 'loadtest',
+    command,
     ok: !interrupted && results.every((result) => result.pass),
     ...(interrupted ? {interrupted: true as const} : {}),
     summary,

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {FanoutCommand} from '../cli/command.js'
-import {metricsFlags, outputFlags} from '../cli/flags.js'
+import {metricsFlags, outputFlags, positiveCount} from '../cli/flags.js'
 import {ExitCode} from '../report/exit-codes.js'
 import {statusOf} from '../report/envelope.js'
 import type {Envelope} from '../report/envelope.js'
@@ -27,7 +27,7 @@ export const namespaceFlags = {
   'namespaces-file': Flags.string({helpValue: '<file>', summary: 'Namespaces, one a line (# comments).'}),
   'namespace-pattern': Flags.string({helpValue: "<'tenant_%'>", summary: 'Every existing schema whose name is LIKE this.'}),
   'namespaces-query': Flags.string({helpValue: "<'SELECT …'>", summary: 'The first column of this query\'s rows.'}),
-  workers: Flags.integer({char: 'w', min: 1, default: 8, summary: 'Namespaces worked on at once (and the size of the connection pool).'}),
+  workers: positiveCount({char: 'w', default: 8, summary: 'Namespaces worked on at once (and the size of the connection pool).'}),
   all: Flags.boolean({summary: 'List every namespace, not only the exceptions, when there are more than 50.'}),
   ...outputFlags,
   ...metricsFlags,

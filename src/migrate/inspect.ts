@@ -9,7 +9,8 @@ import {quoteIdent, quoteLiteral} from './sql.js'
 /** A namespace as `migrate status` and `migrate validate` see it. */
 export interface NamespaceStatus {
   version: string | null
-  pending: number
+  /** Versions not applied yet: the same field, and shape, as in `migrate`'s report. */
+  pending: string[]
   /** The script of a migration recorded as failed: the namespace is blocked until `migrate repair`. */
   failedScript?: string
   drift: string[]
@@ -23,7 +24,7 @@ export function inspectNamespace(db: Database, namespace: string, migrations: Mi
     const plan = planFor(migrations, state.history)
     return {
       version: plan.version,
-      pending: plan.pending.length,
+      pending: plan.pending.map((migration) => migration.version),
       ...(plan.failed ? {failedScript: plan.failed.script} : {}),
       drift: plan.drift,
     }

@@ -18,7 +18,7 @@ export function renderMigrate(report: Report<Migrated>, options: {dryRun: boolea
     result.version ?? '-',
     options.dryRun ? (result.pending ?? []).join(' ') || '-' : String(result.applied?.length ?? 0),
     formatDuration(result.durationMs),
-    result.error ?? '',
+    result.error?.message ?? '',
   ])
   const head = ['namespace', 'status', 'version', options.dryRun ? 'would apply' : 'applied', 'time', 'error']
   const applied = report.results.reduce((sum, result) => sum + ((options.dryRun ? result.pending : result.applied) ?? []).length, 0)
@@ -39,7 +39,7 @@ export function renderStatus(report: Report<NamespaceStatus>, options: {all: boo
   }
   const shown = listed(report, options.all, exceptional)
   if (shown.length > 0) {
-    lines.push(renderTable(['namespace', 'version', 'pending', 'state'], shown.map((result) => [result.target, result.version ?? '-', String(result.pending ?? '-'), stateOf(result)])))
+    lines.push(renderTable(['namespace', 'version', 'pending', 'state'], shown.map((result) => [result.target, result.version ?? '-', String(result.pending?.length ?? '-'), stateOf(result)])))
   }
   return join(...lines, summaryLine(report), hidden(report, shown))
 }
@@ -50,7 +50,7 @@ export function renderValidate(report: Report<NamespaceStatus>): string {
   let bad = 0
   for (const result of report.results) {
     const found = result.error
-      ? [result.error]
+      ? [result.error.message]
       : [...(result.drift ?? []), ...(result.failedScript ? [`${result.failedScript} failed earlier and blocks migrate (fanout migrate repair)`] : [])]
     if (found.length > 0) bad++
     for (const line of found) groups.set(line, [...(groups.get(line) ?? []), result.target])
@@ -66,17 +66,17 @@ export function renderRepair(report: Report<Repaired>): string {
   const lines = report.results.flatMap((result) => [
     ...(result.repairs ?? []).map((line) => `${result.target}: ${line}`),
     ...(result.drift ?? []).map((line) => `${result.target}: left as is: ${line}`),
-    ...(result.error ? [`${result.target}: ${result.error}`] : []),
+    ...(result.error ? [`${result.target}: ${result.error.message}`] : []),
   ])
   const repaired = report.results.filter((result) => (result.repairs?.length ?? 0) > 0).length
   return join(...lines, `repair: ${report.results.length} namespaces, ${repaired} repaired`)
 }
 
 function stateOf(result: NamespaceResult<NamespaceStatus>): string {
-  if (result.error) return result.error
+  if (result.error) return result.error.message
   if (result.failedScript) return `blocked: ${result.failedScript} failed (fanout migrate repair)`
   if (result.drift?.length) return `drift: ${result.drift.join('; ')}`
-  return result.pending ? `${result.pending} pending` : 'up to date'
+  return result.pending?.length ? `${result.pending.length} pending` : 'up to date'
 }
 
 /** Every namespace when there are few (or --all); else only those `exceptional` says, at most LIST_LIMIT. */

@@ -2,10 +2,16 @@ import {forkJoin} from '../engine/index.js'
 import type {ForkJoinOptions, Outcome} from '../engine/index.js'
 import {envelope, round, statusOf} from '../report/envelope.js'
 import type {Envelope, Result} from '../report/envelope.js'
-import {NamespaceFailure, isTransient} from './failures.js'
+import {NamespaceFailure, NamespaceStopped, isTransient} from './failures.js'
 
 /** A namespace's line in every migrate report: what the work returned, or where it stood when it failed. */
-export type NamespaceResult<V extends object> = Result & Partial<V> & {error?: string}
+export type NamespaceResult<V extends object> = Result & Partial<V> & {error?: NamespaceError}
+
+/** `code`: the SQLSTATE of a failed migration, else what kind of failure it was (as in every command's report). */
+export interface NamespaceError {
+  code: string
+  message: string
+}
 
 export type RunOptions<V> = Pick<ForkJoinOptions<string, V>, 'workers' | 'mode' | 'waves' | 'rate' | 'retries' | 'signal' | 'onStart' | 'onSettle'>
 
@@ -36,5 +42,15 @@ function resultOf<V extends object>(namespace: string, outcome: Outcome<V>): Nam
   const message = error instanceof Error ? error.message : String(error)
   // Where a failed or stopped namespace stood: the fields of a migrate result it had reached.
   const progress = error instanceof NamespaceFailure ? error.progress : {}
-  return {...base, ...progress, error: message} as NamespaceResult<V>
+  return {...base, ...progress, error: {code: codeOf(outcome.status, error), message}} as NamespaceResult<V>
+}
+
+function codeOf(status: Outcome<unknown>['status'], error: unknown): string {
+  if (error instanceof NamespaceStopped) return 'stopped'
+  if (status === 'cancelled') return 'cancelled'
+  // A NamespaceFailure without a SQLSTATE was refused before any SQL ran (drift, a recorded failure, no schema).
+  if (error instanceof NamespaceFailure) return error.sqlstate ?? 'refused'
+  // The engine's own errors (timeout, wave halted) and Node's (ECONNREFUSED) carry a code.
+  const code = (error as {code?: unknown})?.code
+  return typeof code === 'string' ? code : 'error'
 }

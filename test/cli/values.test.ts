@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {UsageError} from '../../src/cli/errors.js'
-import {formatDuration, parseCount, parseDuration, parseRate} from '../../src/cli/values.js'
+import {MAX_DURATION_MS, formatDuration, parseCount, parseDuration, parseRate} from '../../src/cli/values.js'
 
 describe('durations, counts and rates', () => {
   it('reads durations in ms, s, m, h and compounds', () => {
@@ -18,6 +18,14 @@ describe('durations, counts and rates', () => {
     for (const bad of ['', '5', '5x', 's', '-1s', '5 s', '1m30', 'ms5']) {
       expect(() => parseDuration(bad), bad).toThrow(UsageError)
     }
+  })
+
+  it('holds every duration and rate interval to Node\'s longest timer (2^31 - 1 ms, 24.8 days)', () => {
+    expect(parseDuration('596h')).toBe(596 * 3_600_000)
+    expect(MAX_DURATION_MS).toBe(2_147_483_647)
+    for (const long of ['597h', '1000h', '596h40m']) expect(() => parseDuration(long), long).toThrow(/at most 596h/)
+    expect(parseRate('1/596h')).toEqual({limit: 1, intervalMs: 596 * 3_600_000})
+    expect(() => parseRate('1/1000h')).toThrow(/per at most 596h/)
   })
 
   it('reads counts with k and M suffixes', () => {

@@ -6,8 +6,9 @@ import {runCommand} from '@oclif/test'
 import {describe, expect, it} from 'vitest'
 
 import {ROOT, fanout, until} from '../helpers/cli.js'
+import {parseJsonDocument} from '../helpers/json-schema.js'
 
-const json = (stdout: string) => JSON.parse(stdout)
+const json = parseJsonDocument
 
 describe('fanout exec, end to end through bin/run.js', () => {
   it('exits 0 when every target succeeds, with the shared JSON envelope in input order', async () => {
@@ -53,7 +54,7 @@ describe('fanout exec, end to end through bin/run.js', () => {
     expect(streamed.sort()).toEqual(['a | one', 'a | two', 'b | one', 'b | two'])
     expect(run.stderr.split('\n').sort().filter(Boolean)).toEqual(['a |  err', 'b |  err'])
     const json = await fanout(['exec', '-t', 'a', '--stream', '--json', '--', 'sh', '-c', script])
-    expect(JSON.parse(json.stdout).results[0].stdout).toEqual(['one', 'two'])
+    expect(parseJsonDocument(json.stdout).results[0].stdout).toEqual(['one', 'two'])
     expect(json.stderr.split('\n').filter(Boolean).sort()).toEqual(['a |  err', 'a | one', 'a | two'])
   })
 

@@ -7,6 +7,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startBackends} from '../../fixtures/servers/backends.mjs'
 import type {Backends} from '../../fixtures/servers/backends.mjs'
 import {fanout} from '../helpers/cli.js'
+import {parseJsonDocument} from '../helpers/json-schema.js'
 import {closedPort} from '../helpers/servers.js'
 
 let backends: Backends
@@ -20,7 +21,7 @@ beforeAll(async () => {
 })
 afterAll(() => backends.close())
 
-const json = (stdout: string) => JSON.parse(stdout)
+const json = parseJsonDocument
 type R = {name: string; target: string; status: string; attempts: number; error?: {code: string; message: string}; httpStatus?: number}
 
 describe('fanout healthcheck, end to end', () => {

@@ -10,6 +10,7 @@ import {fileURLToPath} from 'node:url'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {fanout, until} from '../helpers/cli.js'
+import {parseJsonDocument} from '../helpers/json-schema.js'
 import {closedPort} from '../helpers/servers.js'
 
 interface Report {
@@ -41,7 +42,7 @@ async function serve(handler: (request: IncomingMessage, response: ServerRespons
 
 async function loadtest(args: string[]) {
   const run = await fanout(['loadtest', '--json', '-q', ...args])
-  return {...run, report: JSON.parse(run.stdout || 'null') as Report}
+  return {...run, report: (run.stdout ? parseJsonDocument(run.stdout) : null) as Report}
 }
 
 const reconciles = (report: Report) => expect(report.summary.requests).toBe(report.summary.completed + report.summary.errors + report.summary.inFlight)
@@ -157,7 +158,8 @@ describe('fanout loadtest', () => {
     const b = await loadtest([`${url}/other`, '-n', '1500', '-w', '6', '-o', join(dir, 'b.json')])
     const merged = await fanout(['loadtest', 'merge', join(dir, 'a.json'), join(dir, 'b.json'), '--json'])
     expect(merged.code).toBe(0)
-    const report = JSON.parse(merged.stdout) as Report
+    const report = parseJsonDocument(merged.stdout) as Report
+    expect((report as {command?: string}).command).toBe('loadtest merge')
     expect(report.summary).toMatchObject({requests: 2500, completed: 2500, errors: 0, inFlight: 0})
     expect(report.status).toEqual({200: 2500})
     const [low, high] = [a, b].map((run) => run.report.summary.latency.max).sort((x, y) => x - y)
@@ -173,7 +175,7 @@ describe('fanout loadtest', () => {
     const url = await serve((_request, response) => setTimeout(() => response.end('ok'), 5))
     const run = await fanout(['loadtest', url, '-d', '30s', '-w', '4', '--json'], {interruptWhen: sleep(1500)})
     expect(run.code).toBe(130)
-    const report = JSON.parse(run.stdout) as Report
+    const report = parseJsonDocument(run.stdout) as Report
     expect(report.interrupted).toBe(true)
     expect(report.summary.completed).toBeGreaterThan(100)
     expect(report.summary.durationMs).toBeLessThan(5000)
@@ -195,7 +197,7 @@ describe('fanout loadtest', () => {
     const early = await ok()
     await sleep(700)
     expect(await ok()).toBeGreaterThan(early)
-    const report = (await until(() => (stdout.endsWith('\n') ? JSON.parse(stdout) : undefined), 15_000)) as Report
+    const report = (await until(() => (stdout.endsWith('\n') ? parseJsonDocument(stdout) : undefined), 15_000)) as Report
     const final = await (await fetch(address)).text()
     expect(sample(final, 'fanout_http_requests_total{status="200"}')).toBe(report.status['200'])
     expect(sample(final, 'fanout_http_requests_total{status="410"}')).toBe(report.status['410'])

@@ -12,8 +12,10 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startBackends} from '../../fixtures/servers/backends.mjs'
 import type {Backends} from '../../fixtures/servers/backends.mjs'
 import {fanout, until} from '../helpers/cli.js'
+import {parseJsonDocument} from '../helpers/json-schema.js'
 import {closedPort} from '../helpers/servers.js'
 import {hasProgram} from '../helpers/system-program.js'
+import type {Envelope, Result} from '../../src/report/envelope.js'
 
 const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
 
@@ -53,7 +55,7 @@ describe('metrics', () => {
     await sleep(400)
     const later = await settled()
     expect(later).toBeGreaterThan(early)
-    const report = await until(() => (run.out.stdout.endsWith('\n') ? JSON.parse(run.out.stdout) : undefined))
+    const report = await until<Envelope<Result>>(() => (run.out.stdout.endsWith('\n') ? parseJsonDocument(run.out.stdout) : undefined))
     const final = await scrape(address) // the run is over; /metrics lingers
     expect(sample(final, 'fanout_tasks_total{command="exec",outcome="succeeded"}')).toBe(report.summary.succeeded)
     expect(sample(final, 'fanout_tasks_total{command="exec",outcome="failed"}')).toBe(report.summary.failed)

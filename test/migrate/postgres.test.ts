@@ -5,6 +5,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {fanout} from '../helpers/cli.js'
+import {parseJsonDocument} from '../helpers/json-schema.js'
 import {names, postgresBackend} from './backends.js'
 import type {Backend} from './backends.js'
 import {migrateSuite, usageSuite} from './suite.js'
@@ -21,7 +22,7 @@ describe('fanout migrate on PostgreSQL: two runs at once', () => {
       const args = ['migrate', '--database', backend.url, '--dir', 'fixtures/migrations', '-n', namespaces.join(','), '--create-namespaces', '--workers', '4', '--json']
       const runs = await Promise.all([fanout(args), fanout(args)])
       for (const run of runs) expect(run.code, run.stderr).toBe(0)
-      const applied = runs.flatMap((run) => JSON.parse(run.stdout).results).reduce((sum: number, line: {applied: string[]}) => sum + line.applied.length, 0)
+      const applied = runs.flatMap((run) => parseJsonDocument(run.stdout).results).reduce((sum: number, line: {applied: string[]}) => sum + line.applied.length, 0)
       expect(applied).toBe(300)
       const owners = await backend.query<{owners: number}>(namespaces.map((namespace) => `SELECT count(*)::int AS owners FROM ${namespace}.accounts`).join(' UNION ALL '))
       expect(owners.every((row) => row.owners === 1)).toBe(true)
@@ -46,10 +47,10 @@ describe('fanout migrate on PostgreSQL: migrations sent as one query', () => {
       await writeFile(join(migrations, 'V3__v.sql'), 'CREATE TABLE v (id int);\n')
       const result = await fanout(['migrate', '--database', backend.url, '--dir', migrations, '-n', 'm_001,m_002,m_003', '--create-namespaces', '--workers', '2', '--json'])
       expect(result.code).toBe(1)
-      const [slow, failing, queued] = JSON.parse(result.stdout).results
+      const [slow, failing, queued] = parseJsonDocument(result.stdout).results
       expect(failing).toMatchObject({status: 'failed', version: null})
-      expect(failing.error).toMatch(/^V1__t\.sql: division by zero \(SQLSTATE 22012\)/)
-      expect(slow).toMatchObject({status: 'cancelled', version: '1', applied: ['1'], error: 'stopped before its next migration'})
+      expect(failing.error).toMatchObject({code: '22012', message: expect.stringMatching(/^V1__t\.sql: division by zero \(SQLSTATE 22012\)/)})
+      expect(slow).toMatchObject({status: 'cancelled', version: '1', applied: ['1'], error: {code: 'stopped', message: 'stopped before its next migration'}})
       expect(queued).toMatchObject({status: 'cancelled', attempts: 0})
       const [tables] = await backend.query<{t: boolean; u: boolean; history: string[]}>(
         `SELECT to_regclass('m_001.t') IS NOT NULL AS t, to_regclass('m_001.u') IS NOT NULL AS u, (SELECT array_agg(version) FROM m_001.fanout_schema_history) AS history`,

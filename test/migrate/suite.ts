@@ -5,6 +5,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 
 import {fanout} from '../helpers/cli.js'
+import {parseJsonDocument} from '../helpers/json-schema.js'
 import type {CliOptions} from '../helpers/cli.js'
 import type {Backend} from './backends.js'
 import {migrationsCopy, names} from './backends.js'
@@ -15,12 +16,13 @@ interface Line {
   attempts: number
   version?: string | null
   applied?: string[]
-  pending?: string[] | number
+  pending?: string[]
   drift?: string[]
-  error?: string
+  error?: {code: string; message: string}
 }
 
 interface Report {
+  command: string
   ok: boolean
   interrupted?: true
   summary: {total: number; succeeded: number; failed: number; cancelled: number}
@@ -49,7 +51,7 @@ export function migrateSuite(open: () => Promise<Backend>): void {
   const migrate = async (args: string[], options?: CliOptions) => {
     const flags = [...(args.includes('--dir') ? [] : ['--dir', dir]), '--json']
     const result = await run(SUBCOMMANDS.has(args[0]!) ? [args[0]!, ...flags, ...args.slice(1)] : [...flags, ...args], options)
-    return {...result, report: JSON.parse(result.stdout || 'null') as Report}
+    return {...result, report: (result.stdout ? parseJsonDocument(result.stdout) : null) as Report}
   }
   const versions = async (namespaces: string[], migrations = dir) => {
     const {report} = await migrate(['status', '--dir', migrations, '-n', namespaces.join(',')])
@@ -93,12 +95,15 @@ export function migrateSuite(open: () => Promise<Backend>): void {
   it('fail-fast: a migration failing in one namespace stops new ones, leaves none half-applied; a re-run after the fix completes', async () => {
     const namespaces = names('b', 30)
     expect((await migrate(['-n', namespaces.join(','), '--create-namespaces', '--target', '3'])).code).toBe(0)
+    // status names the versions still to apply, the same field and shape as migrate's own report.
+    const status = await migrate(['status', '-n', 'b_001'])
+    expect(status.report).toMatchObject({command: 'migrate status', results: [{target: 'b_001', version: '3', pending: ['4', '5']}]})
     await duplicateOwner('b_002')
     const failed = await migrate(['-n', namespaces.join(','), '--workers', '2'])
     expect(failed.code).toBe(1)
     const bad = failed.report.results.find((line) => line.target === 'b_002')!
     expect(bad).toMatchObject({status: 'failed', version: '3'})
-    expect(bad.error).toMatch(/V4__unique_account_email\.sql.*23505/)
+    expect(bad.error).toMatchObject({code: '23505', message: expect.stringMatching(/V4__unique_account_email\.sql.*23505/)})
     const notStarted = failed.report.results.filter((line) => line.status === 'cancelled' && line.attempts === 0)
     expect(notStarted.length).toBeGreaterThanOrEqual(20)
     const after = await versions(namespaces)
@@ -162,7 +167,7 @@ export function migrateSuite(open: () => Promise<Backend>): void {
       await writeFile(join(migrations, 'V6__more.sql'), 'CREATE TABLE more (id int);\n')
       const blocked = await migrate(args)
       expect(blocked.code).toBe(1)
-      expect(blocked.report.results[0]!.error).toMatch(/V2__create_invoices\.sql changed.*fanout migrate repair/)
+      expect(blocked.report.results[0]!.error).toMatchObject({code: 'refused', message: expect.stringMatching(/V2__create_invoices\.sql changed.*fanout migrate repair/)})
       expect(await versions(namespaces, migrations)).toEqual({e_001: '5', e_002: '5', e_003: '5'})
 
       expect((await run(['repair', ...args])).code).toBe(0)
@@ -174,7 +179,7 @@ export function migrateSuite(open: () => Promise<Backend>): void {
       await writeFile(join(migrations, 'V2.5__late.sql'), 'CREATE TABLE late (id int);\n')
       const refused = await migrate(args)
       expect(refused.code).toBe(1)
-      expect(refused.report.results[0]!.error).toMatch(/V2\.5__late\.sql is older than the applied version 6.*--out-of-order/)
+      expect(refused.report.results[0]!.error).toMatchObject({code: 'refused', message: expect.stringMatching(/V2\.5__late\.sql is older than the applied version 6.*--out-of-order/)})
       const allowed = await migrate([...args, '--out-of-order'])
       expect(allowed.code).toBe(0)
       expect(allowed.report.results.map((line) => line.applied)).toEqual([['2.5'], ['2.5'], ['2.5']])
@@ -198,7 +203,7 @@ export function migrateSuite(open: () => Promise<Backend>): void {
       const [row] = await backend.query<{success: boolean}>(`SELECT success FROM n_002.fanout_schema_history WHERE version = '2'`)
       expect(row!.success).toBe(false)
       const blocked = await migrate(args)
-      expect(blocked.report.results[1]!.error).toMatch(/V2__unique_sku\.sql failed earlier.*fanout migrate repair/)
+      expect(blocked.report.results[1]!.error).toMatchObject({code: 'refused', message: expect.stringMatching(/V2__unique_sku\.sql failed earlier.*fanout migrate repair/)})
 
       await backend.query('DROP INDEX IF EXISTS n_002.items_sku')
       await backend.query('DELETE FROM n_002.items WHERE ctid = (SELECT max(ctid) FROM n_002.items)')
