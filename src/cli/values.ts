@@ -20,12 +20,13 @@ const TOO_LONG = 'at most 596h (24.8 days: the longest timer Node can set)'
 
 /** `500ms`, `5s`, `2m`, `1h`, `1m30s`, `1.5s`, or `0`, in milliseconds; at most MAX_DURATION_MS. */
 export function parseDuration(input: string): number {
-  const ms = anyDuration(input)
+  const ms = parseTimeSpan(input)
   if (ms > MAX_DURATION_MS) throw new UsageError(`${accepts.duration}, ${TOO_LONG}`)
   return ms
 }
 
-function anyDuration(input: string): number {
+/** A duration that is never a timer (a certificate's time left, `> 720h`): parseDuration's syntax, no upper bound. */
+export function parseTimeSpan(input: string): number {
   const text = input.trim()
   if (text === '0') return 0
   const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)]
@@ -73,7 +74,7 @@ export function parseRate(input: string): Rate {
   let rate: Rate | undefined
   try {
     const limit = parseCount(amount)
-    const intervalMs = anyDuration(/^\d/.test(per) ? per : `1${per}`)
+    const intervalMs = parseTimeSpan(/^\d/.test(per) ? per : `1${per}`)
     if (limit >= 1 && intervalMs > 0) rate = {limit, intervalMs}
   } catch {
     // Reported below with the whole input in view.

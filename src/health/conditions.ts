@@ -1,5 +1,5 @@
 import {UsageError} from '../cli/errors.js'
-import {accepts, formatBytes, formatDuration, parseDuration} from '../cli/values.js'
+import {accepts, formatBytes, formatDuration, parseTimeSpan} from '../cli/values.js'
 import type {ProbeResult} from './types.js'
 
 export interface ConditionResult {
@@ -282,7 +282,7 @@ export function parseCondition(text: string, where: string): Condition {
         return Number(value)
       case 'duration':
         try {
-          return NUMBER.test(value) ? Number(value) : parseDuration(value)
+          return NUMBER.test(value) ? Number(value) : parseTimeSpan(value)
         } catch {
           return fail(`${leftText} expects a duration, not "${value}",`, `use ${accepts.duration}, 48h, or plain milliseconds like 300`)
         }

@@ -12,6 +12,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {probeFor} from '../../src/health/probes/index.js'
 import {fanout} from '../helpers/cli.js'
+import {parseJsonDocument} from '../helpers/json-schema.js'
 import {closedPort, httpServer} from '../helpers/servers.js'
 import type {TestServer} from '../helpers/servers.js'
 
@@ -50,7 +51,7 @@ afterAll(async () => {
   await new Promise((resolve) => bodies.close(resolve))
 })
 
-const json = (stdout: string) => JSON.parse(stdout)
+const json = (stdout: string) => parseJsonDocument(stdout)
 
 describe('interim 1xx answers', () => {
   it('an unsolicited 100 Continue (and a 103) before the 200 is skipped, as curl does', async () => {
@@ -147,7 +148,7 @@ describe('--json --watch', () => {
     expect(run.code).toBe(130)
     const lines = run.stdout.trimEnd().split('\n')
     expect(lines.length).toBeGreaterThanOrEqual(3)
-    const documents = lines.map((line) => JSON.parse(line))
+    const documents = lines.map((line) => parseJsonDocument(line))
     for (const document of documents.slice(0, -1)) expect(document).toMatchObject({ok: true, summary: {succeeded: 1}})
     expect(documents.at(-1)).toMatchObject({ok: false, interrupted: true})
     for (const document of documents.slice(0, -1)) expect(document.interrupted).toBeUndefined()

@@ -9,6 +9,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {fanout} from '../helpers/cli.js'
+import {parseJsonDocument} from '../helpers/json-schema.js'
 import {
   CLIENT_CERTIFICATE_FILES,
   dnsServer,
@@ -230,7 +231,7 @@ describe('a Gatus configuration directory, two files', () => {
   let results: Map<string, Result>
   beforeAll(async () => {
     run = await fanout(['healthcheck', '--file', join(dir, 'config'), '--json', '--rdap-url', `http://127.0.0.1:${helper.port}/rdap/`], {env})
-    results = new Map((JSON.parse(run.stdout).results as Result[]).map((r) => [r.name, r]))
+    results = new Map((parseJsonDocument(run.stdout).results as Result[]).map((r) => [r.name, r]))
   }, 30_000)
 
   it('runs every enabled endpoint of both files; only the one meant to fail fails', () => {
@@ -333,7 +334,7 @@ describe('[DOMAIN_EXPIRATION] without a reachable RDAP service', () => {
     await writeFile(file, `endpoints:\n  - name: site\n    url: "\${HTTP}/ok"\n    conditions: ["[DOMAIN_EXPIRATION] > 720h"]\n`)
     const run = await fanout(['healthcheck', '--file', file, '--json', '--rdap-url', `http://127.0.0.1:${port}/`], {env: {HTTP: 'http://localhost:' + new URL(http.url).port}})
     expect(run.code).toBe(1)
-    expect(JSON.parse(run.stdout).results[0].error).toEqual({
+    expect(parseJsonDocument(run.stdout).results[0].error).toEqual({
       code: 'refused',
       message: `RDAP lookup of localhost at http://127.0.0.1:${port}: connection refused by 127.0.0.1:${port}`,
     })
@@ -345,7 +346,7 @@ describe('per-endpoint interval under --watch', () => {
     const file = join(dir, 'intervals.yaml')
     await writeFile(file, `endpoints:\n  - name: often\n    url: "\${HTTP}/ok"\n  - name: hourly\n    url: "\${HTTP}/ok"\n    interval: 1h\n`)
     const run = await fanout(['healthcheck', '--file', file, '--json', '--watch', '1s'], {env, interruptWhen: (stdout) => stdout.split('\n').length > 3})
-    const rounds = run.stdout.trim().split('\n').map((line) => JSON.parse(line))
+    const rounds = run.stdout.trim().split('\n').map((line) => parseJsonDocument(line))
     expect(rounds.length).toBeGreaterThanOrEqual(3)
     const durations = (name: string) => new Set(rounds.map((round) => round.results.find((r: Result) => r.name === name).durationMs))
     expect(durations('hourly').size).toBe(1)
@@ -358,7 +359,7 @@ describe.runIf(hasProgram('ping', 'iputils-ping'))('icmp:// through the system p
     const file = join(dir, 'icmp.yaml')
     await writeFile(file, 'endpoints:\n  - name: loopback\n    url: icmp://127.0.0.1\n    conditions: ["[CONNECTED] == true", "[RESPONSE_TIME] < 1000"]\n')
     const run = await fanout(['healthcheck', '--file', file, '--json'])
-    const [result] = JSON.parse(run.stdout).results
+    const [result] = parseJsonDocument(run.stdout).results
     expect(result).toMatchObject({status: 'succeeded', ip: '127.0.0.1'})
     expect(result.responseTimeMs).toBeGreaterThan(0)
     expect(result.responseTimeMs).toBeLessThan(1000)
