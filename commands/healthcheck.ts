@@ -22,7 +22,7 @@ import {statusOf} from '../src/report/envelope.js'
 import type {Envelope} from '../src/report/envelope.js'
 import {ExitCode} from '../src/report/exit-codes.js'
 import {Progress, progressMode} from '../src/report/progress.js'
-import {writeAtomically} from '../src/report/write-file.js'
+import {checkOutputPath} from '../src/report/write-file.js'
 
 const FORMATS = ['table', 'json', 'junit', 'prometheus'] as const
 const MIN_WATCH_MS = 1000
@@ -96,6 +96,7 @@ export default class Healthcheck extends FanoutCommand {
       return
     }
     const {checks, retryDelayMs} = await this.checks(argv as string[], flags.file ?? [], defaults, flags.condition ?? [])
+    if (flags.output !== undefined) await checkOutputPath('--output', flags.output)
     const format: Format = flags.json ? 'json' : (flags.format as Format)
     const options = {
       workers: flags.workers,
@@ -189,7 +190,8 @@ export default class Healthcheck extends FanoutCommand {
     else if (options.format === 'prometheus') text = (await renderPrometheus(report)).trimEnd()
     else if (previous && !options.live && !options.output) text = changes(previous, report).join('\n')
     else text = renderHealth(report, {all: options.all})
-    if (options.output) return writeAtomically(options.output, `${text}\n`)
+    // A report that cannot be written to --output goes to stdout rather than nowhere.
+    if (options.output && (await this.writeOutput('--output', options.output, `${text}\n`))) return
     if (options.live) process.stdout.write('\u001B[2J\u001B[H') // redraw in place
     this.report(text)
   }

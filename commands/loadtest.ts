@@ -14,7 +14,8 @@ import {parseThreshold} from '../src/load/thresholds.js'
 import {runThreads} from '../src/load/threads.js'
 import {ExitCode} from '../src/report/exit-codes.js'
 import {progressMode} from '../src/report/progress.js'
-import {writeAtomically} from '../src/report/write-file.js'
+import {maskUrl} from '../src/report/mask.js'
+import {checkOutputPath} from '../src/report/write-file.js'
 
 export default class Loadtest extends FanoutCommand {
   static override summary = 'Drive HTTP/1.1 load with a bounded pool of keep-alive workers and report latency you can trust.'
@@ -61,6 +62,7 @@ export default class Loadtest extends FanoutCommand {
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(Loadtest)
     const thresholds = (flags.threshold ?? []).map(parseThreshold)
+    if (flags.output !== undefined) await checkOutputPath('--output', flags.output)
     const lines = (argv as string[]).map((text, index) => ({text, where: `argument ${index + 1}`}))
     if (flags.targets !== undefined) lines.push(...(await readTargets(flags.targets)))
     const body = flags['body-file'] === undefined ? (flags.body === undefined ? undefined : Buffer.from(flags.body)) : await readBody(flags['body-file'])
@@ -71,7 +73,14 @@ export default class Loadtest extends FanoutCommand {
 
     const metrics = await this.openMetrics(flags)
     const load = metrics && new LoadMetrics(metrics.registry)
-    metrics?.engine.begin(workers)
+    // The shared fanout_tasks_* series count requests here: each request is loadtest's task.
+    const tasks = (snapshot: {completed: number; errors: number; inFlight: number}) => ({
+      succeeded: snapshot.completed,
+      failed: snapshot.errors,
+      inFlight: snapshot.inFlight,
+      queued: plan.requestCount === undefined ? 0 : Math.max(0, plan.requestCount - snapshot.completed - snapshot.errors - snapshot.inFlight),
+    })
+    metrics?.engine.begin(plan.requestCount ?? 0)
     const progress = new LoadProgress('loadtest', undefined, progressMode(flags.quiet))
     progress.totalMs = durationMs
     let tally
@@ -81,18 +90,20 @@ export default class Loadtest extends FanoutCommand {
         onTick: (snapshot) => {
           progress.update(snapshot)
           load?.tick(snapshot)
+          metrics?.engine.sync(tasks(snapshot))
         },
       })
     } finally {
       progress.stop()
     }
-    const config = {urls: requests.map((request) => request.url), workers, threads: flags.threads, ...(flags.rate ? {rate: flags.rate} : {}), pipelining: flags.pipelining}
+    const config = {urls: requests.map((request) => maskUrl(request.url)), workers, threads: flags.threads, ...(flags.rate ? {rate: flags.rate} : {}), pipelining: flags.pipelining}
     const report = loadReport('loadtest', tally, config, thresholds, this.interrupted)
     load?.end(tally)
+    metrics?.engine.sync({...tasks({completed: tally.completed, errors: report.summary.errors, inFlight: 0}), queued: 0})
     metrics?.engine.end(report.summary.durationMs, report.ok)
-    if (flags.output !== undefined) await writeAtomically(flags.output, `${JSON.stringify(report)}\n`)
     this.report(flags.json ? JSON.stringify(report) : renderLoad(report))
     this.finish(this.interrupted ? ExitCode.interrupted : report.ok ? ExitCode.ok : ExitCode.failed)
+    if (flags.output !== undefined) await this.writeOutput('--output', flags.output, `${JSON.stringify(report)}\n`)
     await this.closeMetrics(metrics)
   }
 }

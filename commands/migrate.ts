@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {UsageError} from '../src/cli/errors.js'
-import {count, duration, engineFlags, modeOf} from '../src/cli/flags.js'
+import {count, duration, engineFlags, metricsFlags, modeOf} from '../src/cli/flags.js'
 import {parseCount} from '../src/cli/values.js'
 import {NamespacesCommand, namespaceFlags} from '../src/migrate/command.js'
 import {migrateNamespace} from '../src/migrate/migrate-namespace.js'
@@ -56,6 +56,8 @@ export default class Migrate extends NamespacesCommand {
       default: 'migration',
       summary: 'migration: each commits on its own. namespace: all of a namespace\'s pending migrations in one transaction (all or nothing; not with no-transaction files).',
     }),
+    // Only migrate changes the fleet; status, validate and repair take no metrics flags.
+    ...metricsFlags,
     'metrics-per-namespace': Flags.boolean({summary: 'Label metrics by namespace (one series each; mind the cardinality).'}),
   }
 

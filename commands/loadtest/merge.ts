@@ -11,7 +11,7 @@ import type {LoadReport} from '../../src/load/report.js'
 import {mergeTallies} from '../../src/load/tally.js'
 import {parseThreshold} from '../../src/load/thresholds.js'
 import {ExitCode} from '../../src/report/exit-codes.js'
-import {writeAtomically} from '../../src/report/write-file.js'
+import {checkOutputPath} from '../../src/report/write-file.js'
 
 export default class LoadtestMerge extends FanoutCommand {
   static override summary = 'Merge loadtest results (--output or --json files) from several shards or machines into one report.'
@@ -36,6 +36,7 @@ export default class LoadtestMerge extends FanoutCommand {
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(LoadtestMerge)
     const thresholds = (flags.threshold ?? []).map(parseThreshold)
+    if (flags.output !== undefined) await checkOutputPath('--output', flags.output)
     const reports = await Promise.all((argv as string[]).map(readReport))
     const first = reports[0]!
     const shards = reports.reduce((sum, report) => sum + (report.config.shards ?? 1), 0)
@@ -43,9 +44,9 @@ export default class LoadtestMerge extends FanoutCommand {
     const config = {...first.config, shards, rate: paced ? reports.reduce((sum, report) => sum + report.config.rate!, 0) : undefined}
     if (!paced) delete config.rate
     const merged = loadReport('loadtest merge', mergeTallies(reports.map((report) => report.tally)), config, thresholds, false)
-    if (flags.output !== undefined) await writeAtomically(flags.output, `${JSON.stringify(merged)}\n`)
     this.report(flags.json ? JSON.stringify(merged) : `${shards} results merged\n${renderLoad(merged)}`)
     this.finish(merged.ok ? ExitCode.ok : ExitCode.failed)
+    if (flags.output !== undefined) await this.writeOutput('--output', flags.output, `${JSON.stringify(merged)}\n`)
   }
 }
 

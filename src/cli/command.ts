@@ -1,7 +1,9 @@
-import {Command, Errors} from '@oclif/core'
+import {Command, Errors, Flags} from '@oclif/core'
 
-import {MetricsSession, PushFailed, metricsOptions} from '../metrics/session.js'
+import {DeliveryFailed, MetricsSession, metricsOptions} from '../metrics/session.js'
 import {ExitCode} from '../report/exit-codes.js'
+import {maskCredentials} from '../report/mask.js'
+import {WriteFailed, writeAtomically} from '../report/write-file.js'
 import {InterruptedError, UsageError} from './errors.js'
 
 /**
@@ -9,6 +11,9 @@ import {InterruptedError, UsageError} from './errors.js'
  * and every error turned into one line on stderr and the documented exit code.
  */
 export abstract class FanoutCommand extends Command {
+  /** `-h` as well as `--help`, on every command (oclif's help plugin draws it). */
+  static override baseFlags = {help: Flags.help({char: 'h', description: 'Show this help.'})}
+
   /** Aborted on the first SIGINT or SIGTERM, with an InterruptedError. */
   protected readonly interruption = new AbortController()
   private readonly onSignal = (signal: NodeJS.Signals) => {
@@ -67,7 +72,17 @@ export abstract class FanoutCommand extends Command {
    * process.exit() right after a large write to a pipe would cut the report short.
    */
   protected finish(code: ExitCode): void {
-    process.exitCode = code
+    // A file or a push that failed turns success into 1; a failure or an interruption says more and stands.
+    process.exitCode = code === ExitCode.ok && this.undelivered ? ExitCode.failed : code
+  }
+
+  private undelivered = false
+
+  /** Something the user asked to be written or pushed at the end did not get there: exit 1 unless worse. */
+  private markUndelivered(line: string): void {
+    this.say(line)
+    this.undelivered = true
+    if (!process.exitCode) process.exitCode = ExitCode.failed
   }
 
   /** Metrics when the user asked for them (--metrics-addr, --pushgateway), or undefined: then nothing runs. */
@@ -85,14 +100,33 @@ export abstract class FanoutCommand extends Command {
     try {
       await metrics?.close(this.interruption.signal)
     } catch (error) {
-      if (!(error instanceof PushFailed)) throw error
-      process.stderr.write(`fanout ${this.commandName}: ${error.message}\n`)
-      if (!process.exitCode) this.finish(ExitCode.failed)
+      if (!(error instanceof DeliveryFailed)) throw error
+      this.markUndelivered(error.message)
     }
   }
 
+  /**
+   * Writes a file the user asked for (--output) at the end of a run, after the report is printed: a write that fails
+   * is one line on stderr and exit 1, and the report is not lost. Returns whether it was written.
+   */
+  protected async writeOutput(flag: string, path: string, text: string): Promise<boolean> {
+    try {
+      await writeAtomically(path, text)
+      return true
+    } catch (error) {
+      if (!(error instanceof WriteFailed)) throw error
+      this.markUndelivered(`${flag}: ${error.message}; the report is on stdout; exiting 1`)
+      return false
+    }
+  }
+
+  /** One line on stderr, credentials masked. */
+  protected say(line: string): void {
+    process.stderr.write(`fanout ${this.commandName}: ${maskCredentials(line)}\n`)
+  }
+
   protected fail(code: ExitCode, line: string): never {
-    process.stderr.write(`fanout ${this.commandName}: ${line}\n`)
+    this.say(line)
     this.exit(code)
   }
 }

@@ -2,6 +2,7 @@ import type {Outcome} from '../engine/index.js'
 import {envelope, round, statusOf} from '../report/envelope.js'
 import type {Envelope, Result} from '../report/envelope.js'
 import {formatDuration} from '../cli/values.js'
+import {maskCredentials} from '../report/mask.js'
 import {renderTable} from '../report/table.js'
 import {ChildFailed} from './child.js'
 import type {ChildResult} from './child.js'
@@ -15,7 +16,7 @@ export interface ExecResult extends Result {
 }
 
 export function execResult(target: string, outcome: Outcome<ChildResult>): ExecResult {
-  const base = {target, status: statusOf(outcome), attempts: outcome.attempts, durationMs: round(outcome.durationMs)}
+  const base = {target: maskCredentials(target), status: statusOf(outcome), attempts: outcome.attempts, durationMs: round(outcome.durationMs)}
   if (outcome.status === 'fulfilled') return {...base, ...childFields(outcome.value)}
   const thrown = outcome.status === 'rejected' ? outcome.error : outcome.error
   if (thrown instanceof ChildFailed) {

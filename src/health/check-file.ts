@@ -7,7 +7,8 @@ import {gatusChecks, isGatusConfig} from './gatus-config.js'
 import type {GatusFile} from './gatus-config.js'
 import {YamlReader, parseYaml, readConfigText} from './yaml-reader.js'
 import type {Check, CheckDefaults} from './check.js'
-import {defaultConditions, displayUrl, parseMethod} from './check.js'
+import {maskUrl} from '../report/mask.js'
+import {defaultConditions, parseMethod} from './check.js'
 
 const DEFAULT_KEYS = ['timeout', 'retries', 'retry-delay', 'insecure', 'headers'] as const
 const CHECK_KEYS = ['name', 'group', 'tags', 'url', 'method', 'headers', 'body', 'timeout', 'retries', 'insecure', 'conditions'] as const
@@ -116,7 +117,7 @@ class CheckFileReader extends YamlReader {
     const body = text('body')
     return {
       ...this.settings(map, defaults),
-      name: text('name') ?? displayUrl(url),
+      name: text('name') ?? maskUrl(url),
       group: text('group'),
       tags: get('tags') ? this.strings(get('tags')!, 'tags') : [],
       url,

@@ -1,9 +1,9 @@
 import {UsageError} from '../cli/errors.js'
 import {readLineFile} from '../cli/line-file.js'
 import type {Line} from '../cli/line-file.js'
+import {maskUrl} from '../report/mask.js'
 import type {Condition} from './conditions.js'
 import {parseCondition} from './conditions.js'
-import {urlForMessage} from './probes/errors.js'
 import {probeFor} from './probes/index.js'
 import type {ProbeOptions} from './types.js'
 
@@ -39,14 +39,6 @@ export interface Check extends CheckDefaults {
   where: string
 }
 
-/** The URL as reports show it: never with its password. */
-export function displayUrl(url: URL): string {
-  if (!url.password) return url.href
-  const shown = new URL(url.href)
-  shown.password = '***'
-  return shown.href
-}
-
 const REDACTED = '<redacted>'
 
 /**
@@ -57,7 +49,7 @@ export function masking(check: Pick<Check, 'url' | 'hide'>): ((text: string) => 
   const {hide, url} = check
   if (!hide || !(hide.url || hide.hostname || hide.port)) return undefined
   const secrets = new Map<string, string>()
-  if (hide.url) for (const form of [url.href, displayUrl(url), urlForMessage(url)]) secrets.set(form, REDACTED)
+  if (hide.url) for (const form of [url.href, maskUrl(url)]) secrets.set(form, REDACTED)
   if (hide.url || hide.hostname) secrets.set(url.hostname, REDACTED)
   if ((hide.url || hide.port) && url.port) secrets.set(`:${url.port}`, `:${REDACTED}`)
   // Longest first: the whole URL goes before its host name is looked for.
@@ -84,7 +76,7 @@ export function checksFromUrls(urls: Line[], defaults: CheckDefaults, conditions
     const url = parseUrl(text, where)
     return {
       ...defaults,
-      name: displayUrl(url),
+      name: maskUrl(url),
       tags: [],
       url,
       method: 'GET',

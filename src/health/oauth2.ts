@@ -1,6 +1,7 @@
 import {Agent, request} from 'undici'
 
-import {ProbeFailure, classify, urlForMessage} from './probes/errors.js'
+import {maskUrl} from '../report/mask.js'
+import {ProbeFailure, classify} from './probes/errors.js'
 
 export interface OAuth2Settings {
   tokenUrl: URL
@@ -30,7 +31,7 @@ export function oauth2ClientCredentials(settings: OAuth2Settings): (signal: Abor
 }
 
 async function fetchToken(settings: OAuth2Settings, signal: AbortSignal): Promise<{value: string; expiresAt: number}> {
-  const where = urlForMessage(settings.tokenUrl)
+  const where = maskUrl(settings.tokenUrl)
   const form = new URLSearchParams({grant_type: 'client_credentials', scope: settings.scopes.join(' ')})
   const basic = Buffer.from(`${encodeURIComponent(settings.clientId)}:${encodeURIComponent(settings.clientSecret)}`).toString('base64')
   let status: number

@@ -1,10 +1,12 @@
 import {Gauge, Registry} from 'prom-client'
 
+import {exposition} from '../metrics/exposition.js'
 import type {Envelope} from '../report/envelope.js'
 import type {HealthResult} from './result.js'
 
 /** blackbox_exporter's phase names for our phases. */
 const PHASE = {dns: 'resolve', connect: 'connect', tls: 'tls', ttfb: 'processing', transfer: 'transfer'} as const
+const HTTP = /^https?:\/\//
 
 /**
  * Health results under blackbox_exporter's metric names, so that dashboards and alerts written for blackbox work
@@ -41,7 +43,8 @@ export class ProbeMetrics {
       this.success.set(labels, r.status === 'succeeded' ? 1 : 0)
       this.duration.set(labels, r.durationMs / 1000)
       if (r.httpStatus !== undefined) this.status.set(labels, r.httpStatus)
-      for (const [phase, ms] of Object.entries(r.phases)) this.phases.set({...labels, phase: PHASE[phase as keyof typeof PHASE]}, ms / 1000)
+      // Phases are probe_http_* in blackbox_exporter: only HTTP targets have them.
+      if (HTTP.test(r.target)) for (const [phase, ms] of Object.entries(r.phases)) this.phases.set({...labels, phase: PHASE[phase as keyof typeof PHASE]}, ms / 1000)
       if (r.certificateExpiresAt) this.expiry.set(labels, Date.parse(r.certificateExpiresAt) / 1000)
     }
   }
@@ -51,7 +54,7 @@ export class ProbeMetrics {
 export async function renderPrometheus(report: Envelope<HealthResult>): Promise<string> {
   const registry = new Registry()
   new ProbeMetrics(registry, labelNames(report.results)).record(report)
-  return registry.metrics()
+  return exposition(registry)
 }
 
 /** The label names of every check's `extra-labels` (Gatus), in first-seen order. */

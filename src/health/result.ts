@@ -3,7 +3,8 @@ import type {Outcome} from '../engine/index.js'
 import {formatDuration} from '../cli/values.js'
 import {round, statusOf} from '../report/envelope.js'
 import type {Result} from '../report/envelope.js'
-import {displayUrl, masking} from './check.js'
+import {maskUrl} from '../report/mask.js'
+import {masking} from './check.js'
 import type {Check} from './check.js'
 import type {ConditionResult} from './conditions.js'
 import {classify} from './probes/errors.js'
@@ -42,7 +43,7 @@ export function healthResult(check: Check, outcome: Outcome<Observation>): Healt
 
 function unmasked(check: Check, outcome: Outcome<Observation>): HealthResult {
   const base: HealthResult = {
-    target: displayUrl(check.url),
+    target: maskUrl(check.url),
     name: check.name,
     ...(check.group === undefined ? {} : {group: check.group}),
     tags: check.tags,

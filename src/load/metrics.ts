@@ -42,7 +42,7 @@ export class LoadMetrics {
   end(tally: Tally): void {
     const errorsByKind = {refused: 0, reset: 0, timeout: 0, parse: 0, other: 0}
     for (const [kind, entry] of Object.entries(tally.errors)) errorsByKind[kind as keyof typeof errorsByKind] = entry!.count
-    this.tick({elapsedMs: tally.measuredMs, completed: tally.completed, errors: 0, p99Us: 0, statuses: tally.statuses, errorsByKind})
+    this.tick({elapsedMs: tally.measuredMs, completed: tally.completed, errors: 0, inFlight: 0, p99Us: 0, statuses: tally.statuses, errorsByKind})
     const histogram = decode(tally.histograms.latency)
     this.latency = {buckets: cumulativeCounts(histogram, BUCKETS_SECONDS), sum: (histogram.mean * histogram.totalCount) / 1_000_000, count: histogram.totalCount}
   }

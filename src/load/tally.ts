@@ -29,6 +29,8 @@ export interface Snapshot {
   elapsedMs: number
   completed: number
   errors: number
+  /** Sent and not yet answered or failed. */
+  inFlight: number
   p99Us: number
   statuses: Record<string, number>
   errorsByKind: Record<ErrorKind, number>
@@ -55,6 +57,7 @@ export function snapshotOf(state: LoadState): Snapshot {
     elapsedMs: state.measuredMs,
     completed: recorder.completed,
     errors: recorder.errorCount,
+    inFlight: state.inFlight,
     p99Us: recorder.latency.totalCount > 0 ? recorder.latency.getValueAtPercentile(99) : 0,
     statuses: statusCounts(recorder.statuses),
     errorsByKind: Object.fromEntries(ERROR_KINDS.map((kind) => [kind, recorder.errors[kind].count])) as Record<ErrorKind, number>,

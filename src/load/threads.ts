@@ -58,12 +58,13 @@ function share(total: number, parts: number, i: number): number {
 }
 
 function combine(snapshots: (Snapshot | undefined)[]): Snapshot {
-  const combined: Snapshot = {elapsedMs: 0, completed: 0, errors: 0, p99Us: 0, statuses: {}, errorsByKind: {refused: 0, reset: 0, timeout: 0, parse: 0, other: 0}}
+  const combined: Snapshot = {elapsedMs: 0, completed: 0, errors: 0, inFlight: 0, p99Us: 0, statuses: {}, errorsByKind: {refused: 0, reset: 0, timeout: 0, parse: 0, other: 0}}
   for (const snapshot of snapshots) {
     if (!snapshot) continue
     combined.elapsedMs = Math.max(combined.elapsedMs, snapshot.elapsedMs)
     combined.completed += snapshot.completed
     combined.errors += snapshot.errors
+    combined.inFlight += snapshot.inFlight
     combined.p99Us = Math.max(combined.p99Us, snapshot.p99Us) // the worst thread's p99: an upper bound, for progress only
     for (const [status, count] of Object.entries(snapshot.statuses)) combined.statuses[status] = (combined.statuses[status] ?? 0) + count
     for (const kind of Object.keys(combined.errorsByKind) as (keyof Snapshot['errorsByKind'])[]) combined.errorsByKind[kind] += snapshot.errorsByKind[kind]

@@ -62,6 +62,23 @@ export class EngineMetrics {
     this.tasks.inc({command, outcome: OUTCOME[outcome.status]})
   }
 
+  private synced = {succeeded: 0, failed: 0}
+
+  /**
+   * For a run whose tasks are not the engine's to count (loadtest: each request is one): the figures so far, counters
+   * brought up to them by differences, gauges set.
+   */
+  sync(now: {succeeded: number; failed: number; inFlight: number; queued: number}): void {
+    const {command} = this
+    for (const outcome of ['succeeded', 'failed'] as const) {
+      const delta = now[outcome] - this.synced[outcome]
+      if (delta > 0) this.tasks.inc({command, outcome}, delta)
+      this.synced[outcome] = Math.max(this.synced[outcome], now[outcome])
+    }
+    this.inFlight.set({command}, now.inFlight)
+    this.queued.set({command}, now.queued)
+  }
+
   end(durationMs: number, success: boolean): void {
     this.runDuration.set({command: this.command}, durationMs / 1000)
     this.runSuccess.set({command: this.command}, success ? 1 : 0)

@@ -2,12 +2,15 @@ import {createServer} from 'node:http'
 import type {Server} from 'node:http'
 import {hostname} from 'node:os'
 
-import {Pushgateway, Registry} from 'prom-client'
+import {Registry} from 'prom-client'
 
 import {UsageError} from '../cli/errors.js'
 import {abortableSleep} from '../engine/index.js'
-import {writeAtomically} from '../report/write-file.js'
+import {maskCredentials} from '../report/mask.js'
+import {WriteFailed, checkOutputPath, writeAtomically} from '../report/write-file.js'
 import {EngineMetrics} from './engine-metrics.js'
+import {exposition} from './exposition.js'
+import {pushGroup} from './push.js'
 
 export interface MetricsOptions {
   /** `host:port` to serve /metrics on while the command runs. */
@@ -40,8 +43,12 @@ export class MetricsSession {
 
   static async open(command: string, options: MetricsOptions): Promise<MetricsSession | undefined> {
     if (options.addr === undefined && options.pushgateway === undefined && options.file === undefined) return undefined
+    // Every place the figures go is checked before any work: a bad one is exit 2 now, not a lost report later.
+    const listen = options.addr === undefined ? undefined : parseAddress(options.addr)
+    if (options.file !== undefined) await checkOutputPath('--metrics-file', options.file)
+    if (options.pushgateway !== undefined) checkGateway(options.pushgateway)
     const session = new MetricsSession(command, options)
-    if (options.addr !== undefined) await session.serve(options.addr)
+    if (listen !== undefined) await session.serve(options.addr!, listen)
     return session
   }
 
@@ -51,22 +58,19 @@ export class MetricsSession {
     return address && typeof address === 'object' ? `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : undefined
   }
 
-  private async serve(addr: string): Promise<void> {
-    const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr)
-    if (!match) throw new UsageError(`--metrics-addr expects host:port, e.g. 127.0.0.1:9464; got "${addr}"`)
-    const host = match[1] ?? (match[2] || '127.0.0.1')
+  private async serve(addr: string, {host, port}: Address): Promise<void> {
     this.server = createServer(async (request, response) => {
       if (request.url?.split('?')[0] !== '/metrics') {
         response.writeHead(404).end('fanout serves /metrics\n')
         return
       }
-      response.writeHead(200, {'content-type': this.registry.contentType}).end(await this.registry.metrics())
+      response.writeHead(200, {'content-type': this.registry.contentType}).end(await exposition(this.registry))
     })
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', (error: NodeJS.ErrnoException) =>
         reject(new UsageError(`--metrics-addr: cannot listen on ${addr} (${error.code ?? error.message}); pick a free port`)),
       )
-      this.server!.listen(Number(match[3]), host, resolve)
+      this.server!.listen(port, host, resolve)
     })
   }
 
@@ -75,23 +79,26 @@ export class MetricsSession {
    * --push-required), keeps /metrics up for --metrics-linger, then closes it.
    */
   async close(signal: AbortSignal): Promise<void> {
+    let failed: WriteFailed | undefined
     try {
-      if (this.options.file !== undefined) await writeAtomically(this.options.file, await this.registry.metrics())
-      if (this.options.pushgateway !== undefined) await this.push(this.options.pushgateway)
+      const text = await exposition(this.registry)
+      // A file that cannot be written still lets the push and the linger go on; it is reported after them.
+      if (this.options.file !== undefined) await writeAtomically(this.options.file, text).catch((error: WriteFailed) => (failed = error))
+      if (this.options.pushgateway !== undefined) await this.push(this.options.pushgateway, text)
       if (this.server && this.options.lingerMs > 0) await abortableSleep(this.options.lingerMs, signal).catch(() => {})
     } finally {
       this.server?.closeAllConnections()
       await new Promise((resolve) => (this.server ? this.server.close(resolve) : resolve(undefined)))
     }
+    if (failed) throw new DeliveryFailed(`--metrics-file: ${failed.message}; exiting 1`)
   }
 
-  private async push(url: string): Promise<void> {
-    const gateway = new Pushgateway(url, {timeout: 5000}, this.registry)
+  private async push(url: string, text: string): Promise<void> {
     try {
-      await gateway.pushAdd({jobName: this.options.pushJob ?? `fanout_${this.command.replaceAll(' ', '_')}`, groupings: {instance: hostname()}})
+      await pushGroup(url, {job: this.options.pushJob ?? `fanout_${this.command.replaceAll(' ', '_')}`, instance: hostname()}, text, this.registry.contentType, 5000)
     } catch (error) {
-      const line = `--pushgateway: could not push to ${url} (${(error as Error).message})`
-      if (this.options.pushRequired) throw new PushFailed(`${line}; exiting 1 (--push-required)`)
+      const line = maskCredentials(`--pushgateway: could not push to ${url} (${(error as Error).message})`)
+      if (this.options.pushRequired) throw new DeliveryFailed(`${line}; exiting 1 (--push-required)`)
       process.stderr.write(`fanout ${this.command}: ${line}; the command's result stands\n`)
     }
   }
@@ -116,5 +123,25 @@ export function metricsOptions(flags: {
   }
 }
 
-/** --push-required and the push failed: the command exits 1 after its report. */
-export class PushFailed extends Error {}
+/** --push-required and the push failed, or --metrics-file could not be written: the command exits 1 after its report. */
+export class DeliveryFailed extends Error {}
+
+interface Address {
+  host: string
+  port: number
+}
+
+/** `host:port`, `[::1]:port` or `:port` (127.0.0.1), the port 0 to 65535. */
+export function parseAddress(addr: string): Address {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr)
+  const port = Number(match?.[3])
+  if (!match || port > 65_535) throw new UsageError(`--metrics-addr expects host:port with a port from 0 to 65535, e.g. 127.0.0.1:9464; got "${addr}"`)
+  return {host: match[1] ?? (match[2] || '127.0.0.1'), port}
+}
+
+function checkGateway(url: string): void {
+  const parsed = URL.canParse(url) ? new URL(url) : undefined
+  if (parsed?.protocol !== 'http:' && parsed?.protocol !== 'https:') {
+    throw new UsageError(maskCredentials(`--pushgateway expects an http:// or https:// URL, e.g. http://127.0.0.1:9091; got "${url}"`))
+  }
+}

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {FanoutCommand} from '../cli/command.js'
-import {metricsFlags, outputFlags, positiveCount} from '../cli/flags.js'
+import {outputFlags, positiveCount} from '../cli/flags.js'
 import {ExitCode} from '../report/exit-codes.js'
 import {statusOf} from '../report/envelope.js'
 import type {Envelope} from '../report/envelope.js'
@@ -30,7 +30,6 @@ export const namespaceFlags = {
   workers: positiveCount({char: 'w', default: 8, summary: 'Namespaces worked on at once (and the size of the connection pool).'}),
   all: Flags.boolean({summary: 'List every namespace, not only the exceptions, when there are more than 50.'}),
   ...outputFlags,
-  ...metricsFlags,
 }
 
 export type NamespaceFlags = {

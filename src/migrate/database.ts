@@ -5,6 +5,7 @@ import {setImmediate} from 'node:timers/promises'
 import pg from 'pg'
 
 import {UsageError} from '../cli/errors.js'
+import {maskUrl} from '../report/mask.js'
 import {StopLatch} from './stop-latch.js'
 
 /** One session on the database: what a namespace's migrations run on, start to end. */
@@ -40,11 +41,11 @@ export async function openDatabase(url: string | undefined, connections: number)
   if (url === undefined) return openPglite(DEFAULT_PGLITE_DIR)
   if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, connections)
   if (url.startsWith('pglite://')) return openPglite(url.slice('pglite://'.length))
-  throw new UsageError(`--database expects postgres://user@host:port/db, pglite://PATH or pglite://memory; got "${url}"`)
+  throw new UsageError(`--database expects postgres://user@host:port/db, pglite://PATH or pglite://memory; got "${maskUrl(url)}"`)
 }
 
 async function openPostgres(url: string, connections: number): Promise<Database> {
-  const name = withoutPassword(url)
+  const name = checkedUrl(url)
   const pool = new pg.Pool({connectionString: url, max: connections, connectionTimeoutMillis: 10_000})
   pool.on('error', () => {}) // an idle client's lost connection: the next checkout gets a new one
   try {
@@ -168,12 +169,8 @@ function isRunning(pid: number): boolean {
   }
 }
 
-function withoutPassword(url: string): string {
-  try {
-    const parsed = new URL(url)
-    parsed.password = ''
-    return parsed.toString()
-  } catch {
-    throw new UsageError(`--database: "${url}" is not a valid URL; e.g. postgres://postgres@127.0.0.1:5432/postgres`)
-  }
+/** A valid URL, as messages show it (password masked). */
+function checkedUrl(url: string): string {
+  if (!URL.canParse(url)) throw new UsageError(`--database: "${maskUrl(url)}" is not a valid URL; e.g. postgres://postgres@127.0.0.1:5432/postgres`)
+  return maskUrl(new URL(url))
 }

@@ -49,7 +49,7 @@ export async function loadMigrations(dir: string): Promise<Migration[]> {
         throw new UsageError(`--dir: "${join(dir, name)}" has a ${part} of ${value.length} characters, over the ${HISTORY_LIMITS[part]} the history table keeps; shorten the file name`)
       }
     }
-    const text = (await readFile(join(dir, name), 'utf8')).replace(/^\uFEFF/, '')
+    const text = (await readMigration(join(dir, name))).replace(/^\uFEFF/, '')
     const sql = text.replaceAll('\r\n', '\n')
     migrations.push({
       version: match[1]!.replaceAll('_', '.'),
@@ -98,4 +98,14 @@ export function parseVersion(input: string): number[] {
 /** The migration's SQL for one namespace: `${namespace}` replaced by its name. */
 export function sqlFor(migration: Migration, namespace: string): string {
   return migration.sql.replaceAll('${namespace}', namespace)
+}
+
+/** A migration file's text; a directory or an unreadable file of that name is bad input, named. */
+async function readMigration(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8')
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? String(error)
+    throw new UsageError(`--dir: cannot read "${path}" (${reason === 'EISDIR' ? 'a directory' : reason}); give each migration as a file`)
+  }
 }

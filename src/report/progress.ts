@@ -2,6 +2,7 @@ import ora from 'ora'
 import type {Ora} from 'ora'
 
 import {formatDuration} from '../cli/values.js'
+import {useColor} from './color.js'
 import type {ResultStatus} from './envelope.js'
 
 export type ProgressMode = 'tty' | 'plain' | 'off'
@@ -34,7 +35,7 @@ export class Progress {
     plainEveryMs = 5000,
   ) {
     if (mode === 'tty') {
-      this.spinner = ora({text: this.line(), stream, discardStdin: false}).start()
+      this.spinner = ora({text: this.line(), stream, discardStdin: false, color: useColor(stream) ? 'cyan' : false}).start()
       this.timer = setInterval(() => (this.spinner!.text = this.line()), 100)
     } else if (mode === 'plain') {
       this.timer = setInterval(() => stream.write(`${this.line()}\n`), plainEveryMs)

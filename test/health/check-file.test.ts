@@ -5,7 +5,8 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {UsageError} from '../../src/cli/errors.js'
-import {checksFromUrls, displayUrl} from '../../src/health/check.js'
+import {checksFromUrls} from '../../src/health/check.js'
+import {maskUrl} from '../../src/report/mask.js'
 import type {CheckDefaults} from '../../src/health/check.js'
 import {loadCheckFile} from '../../src/health/check-file.js'
 
@@ -113,7 +114,7 @@ describe('plain URL checks', () => {
     )
     expect(checks.map((c) => c.conditions.map((x) => x.text))).toEqual([['[STATUS] < 400'], ['[CONNECTED] == true']])
     expect(checks[1]!.name).toBe('postgres://app:***@127.0.0.1:5432/app')
-    expect(displayUrl(new URL('http://u:p@h/'))).toBe('http://u:***@h/')
+    expect(maskUrl(new URL('http://u:p@h/'))).toBe('http://u:***@h/')
     expect(() => checksFromUrls([{text: 'not a url', where: 'argument 3'}], defaults, [])).toThrow(
       'argument 3: "not a url" is not a URL; write it in full, e.g. https://host:8443/health or tcp://host:5432',
     )

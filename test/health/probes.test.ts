@@ -48,7 +48,7 @@ describe('probeFor', () => {
     expect(SCHEMES).toEqual(['http', 'https', 'tcp', 'tls', 'postgres', 'postgresql', 'redis', 'udp', 'dns', 'icmp', 'ssh', 'grpc', 'grpcs', 'ws', 'wss', 'starttls'])
     const mysql = () => probeFor(new URL('mysql://root:secret@db:3306/app'))
     expect(mysql).toThrow(UsageError)
-    expect(mysql).toThrow('unsupported scheme "mysql:" in mysql://db:3306/app; use one of http:// https:// tcp:// tls:// postgres:// postgresql:// redis:// udp:// dns:// icmp:// ssh:// grpc:// grpcs:// ws:// wss:// starttls://')
+    expect(mysql).toThrow('unsupported scheme "mysql:" in mysql://root:***@db:3306/app; use one of http:// https:// tcp:// tls:// postgres:// postgresql:// redis:// udp:// dns:// icmp:// ssh:// grpc:// grpcs:// ws:// wss:// starttls://')
   })
 
   it('asks for the port tcp:// and tls:// cannot do without', () => {

@@ -54,3 +54,29 @@ export async function until<T>(read: () => T | undefined | false | Promise<T | u
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }
+
+/**
+ * Runs the built `fanout` under a pseudo-terminal of 120 columns (util-linux `script`), as a user at a terminal
+ * would: stdout and stderr both reach the terminal, so `stdout` holds them together. `input` is typed into it.
+ */
+export function fanoutInTerminal(args: string[], options: {env?: NodeJS.ProcessEnv; input?: string} = {}): Promise<CliRun> {
+  const quote = (word: string) => `'${word.replaceAll("'", "'\\''")}'`
+  const line = `stty cols 120 rows 40; exec ${[process.execPath, BIN, ...args].map(quote).join(' ')}`
+  const started = performance.now()
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', line, '/dev/null'], {cwd: ROOT, env: {...process.env, ...options.env}})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => (stdout += chunk))
+    child.stderr.on('data', (chunk) => (stderr += chunk))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({code, stdout, stderr, ms: performance.now() - started}))
+    child.stdin.end(options.input ?? '')
+  })
+}
+
+/** The SGR (colour, bold) escape sequences in a text; cursor movements are not colour. */
+export function colourCodes(text: string): string[] {
+  // eslint-disable-next-line no-control-regex
+  return text.match(/\u001B\[[0-9;]*m/g) ?? []
+}

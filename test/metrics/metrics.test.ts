@@ -92,7 +92,7 @@ describe('metrics', () => {
     expect(sample(each, 'fanout_migrations_applied_total{namespace="m_2"}')).toBe(5)
     expect(sample(each, 'fanout_namespace_version{namespace="m_3"}')).toBe(5)
     expect(sample(each, 'fanout_tasks_total{command="migrate",outcome="succeeded"}')).toBe(3)
-  })
+  }, 90_000) // two runs that each open PGlite (seconds apiece on a loaded machine)
 
   it('opens no server when metrics are off', async () => {
     const listens = async (args: string[]) => {
@@ -134,6 +134,19 @@ describe('metrics', () => {
       expect(pushed).toMatch(/fanout_tasks_total\{command="healthcheck",instance="[^"]+",job="ci_gate",outcome="succeeded"\} 1/)
       expect(pushed).toMatch(new RegExp(`probe_success\\{instance="[^"]+",job="ci_gate",name="${url.replaceAll('/', '\\/')}",target="[^"]+"\\} 1`))
       expect(pushed).toMatch(/fanout_run_success\{command="healthcheck",instance="[^"]+",job="ci_gate"\} 1/)
+    })
+
+    it('a second run replaces the group it pushed (PUT), and a job with a / goes in the @base64 form', async () => {
+      const first = `http://127.0.0.1:${backends.port}/health`
+      const second = `http://127.0.0.1:${backends.port}/health?second`
+      const push = (url: string) => fanout(['healthcheck', url, '--quiet', '--pushgateway', gatewayUrl, '--push-job', 'team/a b', '--push-required'])
+      expect((await push(first)).code).toBe(0)
+      const once = await scrape(`${gatewayUrl}/metrics`)
+      expect(once).toMatch(/probe_success\{instance="[^"]+",job="team\/a b",name="[^"]+\/health",target="[^"]+"\} 1/)
+      expect((await push(second)).code).toBe(0)
+      const twice = (await scrape(`${gatewayUrl}/metrics`)).split('\n').filter((line) => line.startsWith('probe_success{') && line.includes('job="team/a b"'))
+      expect(twice).toHaveLength(1)
+      expect(twice[0]).toContain('?second')
     })
 
     it('a failed push is reported and leaves the exit code alone, unless --push-required', async () => {

@@ -69,15 +69,6 @@ function refusers(failure: Failure): string[] {
   return attempts.map(({address, port}) => (address === undefined ? 'the server' : `${address.includes(':') ? `[${address}]` : address}:${port}`))
 }
 
-/** A URL as messages show it: without credentials. */
-export function urlForMessage(url: URL): string {
-  if (!url.username && !url.password) return url.href
-  const shown = new URL(url.href)
-  shown.username = ''
-  shown.password = ''
-  return shown.href
-}
-
 function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim()
 }

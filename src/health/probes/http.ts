@@ -3,9 +3,10 @@ import type {ClientRequestArgs, IncomingMessage} from 'node:http'
 import type {Socket} from 'node:net'
 import {StringDecoder} from 'node:string_decoder'
 
+import {maskUrl} from '../../report/mask.js'
 import type {Probe, ProbeOptions, ProbeResult} from '../types.js'
 import {connect, targetFor} from './connect.js'
-import {ProbeFailure, classify, urlForMessage} from './errors.js'
+import {ProbeFailure, classify} from './errors.js'
 import {addPhase, observe} from './observe.js'
 import {redirectedRequest} from './redirect.js'
 import type {HttpRequest} from './redirect.js'
@@ -35,7 +36,7 @@ async function follow(first: HttpRequest, options: ProbeOptions, seen: ProbeResu
       // A redirect to somewhere unreachable is the redirect's fault as much as the target's: name the hop.
       if (hops.length === 0 || options.signal.aborted) throw error
       const {code, message} = classify(error)
-      throw new ProbeFailure(code, `${message} (after redirect ${hops.join(' -> ')} -> ${urlForMessage(request.url)})`)
+      throw new ProbeFailure(code, `${message} (after redirect ${hops.join(' -> ')} -> ${maskUrl(request.url)})`)
     }
     const next = options.ignoreRedirects ? undefined : redirectedRequest(request, response.statusCode ?? 0, response.headers.location)
     if (next === undefined) {
@@ -49,9 +50,9 @@ async function follow(first: HttpRequest, options: ProbeOptions, seen: ProbeResu
     response.destroy()
     addPhase(seen.phases, 'transfer', performance.now() - headersAt)
     if (redirects === options.maxRedirects) {
-      throw new ProbeFailure('protocol', `redirect limit (${options.maxRedirects}) exceeded at ${urlForMessage(request.url)}`)
+      throw new ProbeFailure('protocol', `redirect limit (${options.maxRedirects}) exceeded at ${maskUrl(request.url)}`)
     }
-    hops.push(urlForMessage(request.url))
+    hops.push(maskUrl(request.url))
     request = next
   }
 }
@@ -61,7 +62,7 @@ function send({url, method, headers, body}: HttpRequest, options: ProbeOptions, 
   const https = url.protocol === 'https:'
   const proxy = options.proxy
   const target = proxy ? targetFor(proxy, options, 80) : targetFor(url, options, https ? 443 : 80, https)
-  if (proxy && https) throw new ProbeFailure('protocol', `proxy-url ${urlForMessage(proxy)}: https through a proxy (CONNECT) is not supported yet`)
+  if (proxy && https) throw new ProbeFailure('protocol', `proxy-url ${maskUrl(proxy)}: https through a proxy (CONNECT) is not supported yet`)
   return new Promise((resolve, reject) => {
     let readyAt = 0
     const sent = performance.now()

@@ -1,6 +1,6 @@
 import {UsageError} from '../../cli/errors.js'
+import {maskUrl} from '../../report/mask.js'
 import type {Probe} from '../types.js'
-import {urlForMessage} from './errors.js'
 import {dnsProbe} from './dns.js'
 import {grpcProbe} from './grpc.js'
 import {httpProbe} from './http.js'
@@ -44,10 +44,10 @@ export function probeFor(url: URL): Probe {
   const scheme = url.protocol.slice(0, -1)
   const probe = PROBES.get(scheme)
   if (probe === undefined) {
-    throw new UsageError(`unsupported scheme "${url.protocol}" in ${urlForMessage(url)}; use one of ${SCHEMES.map((s) => `${s}://`).join(' ')}`)
+    throw new UsageError(`unsupported scheme "${url.protocol}" in ${maskUrl(url)}; use one of ${SCHEMES.map((s) => `${s}://`).join(' ')}`)
   }
   if (PORT_REQUIRED.has(scheme) && !url.port) {
-    throw new UsageError(`${urlForMessage(url)} has no port; write it as ${scheme}://${url.host}:PORT`)
+    throw new UsageError(`${maskUrl(url)} has no port; write it as ${scheme}://${url.host}:PORT`)
   }
   return probe
 }

@@ -2,9 +2,10 @@ import type {Socket} from 'node:net'
 
 import {Client} from 'pg'
 
+import {maskUrl} from '../../report/mask.js'
 import type {Probe} from '../types.js'
 import {targetOf, withConnection} from './connect.js'
-import {ProbeFailure, urlForMessage} from './errors.js'
+import {ProbeFailure} from './errors.js'
 import {observe} from './observe.js'
 
 /**
@@ -41,7 +42,7 @@ export const postgresProbe: Probe = (url, options) =>
 
 function password(url: URL): string {
   if (url.password) return decodeURIComponent(url.password)
-  throw new ProbeFailure('auth', `the server asks for a password and ${urlForMessage(url)} gives none`)
+  throw new ProbeFailure('auth', `the server asks for a password and ${maskUrl(url)} gives none`)
 }
 
 /**

@@ -1,4 +1,5 @@
-import {ProbeFailure, urlForMessage} from './errors.js'
+import {maskUrl} from '../../report/mask.js'
+import {ProbeFailure} from './errors.js'
 
 export interface HttpRequest {
   url: URL
@@ -17,7 +18,7 @@ const CREDENTIAL_HEADER = /^(authorization|proxy-authorization|cookie)$/i
  */
 export function redirectedRequest(request: HttpRequest, status: number, location: unknown): HttpRequest | undefined {
   if (!REDIRECT_STATUSES.has(status) || typeof location !== 'string') return undefined
-  const from = urlForMessage(request.url)
+  const from = maskUrl(request.url)
   let url: URL
   try {
     url = new URL(location, request.url)
@@ -25,7 +26,7 @@ export function redirectedRequest(request: HttpRequest, status: number, location
     throw new ProbeFailure('protocol', `${from} redirects to "${location}", which is not a URL`)
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ProbeFailure('protocol', `${from} redirects to ${urlForMessage(url)}, which is not HTTP`)
+    throw new ProbeFailure('protocol', `${from} redirects to ${maskUrl(url)}, which is not HTTP`)
   }
   // 303 means "GET the answer there"; 301/302 after a POST became a GET in every browser, and the standard followed.
   const asGet = (status === 303 && request.method !== 'HEAD') || ((status === 301 || status === 302) && request.method === 'POST')
