@@ -12,6 +12,12 @@ import {CheckFailed} from './run-check.js'
 import type {Observation} from './run-check.js'
 import type {ProbeError, Phases} from './types.js'
 
+/** A try before the last, and why it failed: the retry history of a check that passed or failed after retries. */
+export interface Try {
+  attempt: number
+  error: ProbeError
+}
+
 /** One check in the report: `target` is its URL (password hidden), `name` what the check file calls it. */
 export interface HealthResult extends Result {
   name: string
@@ -29,15 +35,20 @@ export interface HealthResult extends Result {
   phases: Phases
   conditions: ConditionResult[]
   error?: ProbeError
+  /** The tries before the last that failed, and why (checks with retries only). */
+  tries?: Try[]
 }
 
-export function healthResult(check: Check, outcome: Outcome<Observation>): HealthResult {
+export function healthResult(check: Check, outcome: Outcome<Observation>, history?: Try[]): HealthResult {
   const mask = masking(check)
   const result = unmasked(check, outcome)
+  const earlier = history?.filter((tried) => tried.attempt < outcome.attempts)
+  if (earlier && earlier.length > 0) result.tries = earlier
   if (!mask) return result
   result.target = mask(result.target)
   if (result.error) result.error = {...result.error, message: mask(result.error.message)}
   result.conditions = result.conditions.map((c) => ({...c, actual: mask(c.actual)}))
+  if (result.tries) result.tries = result.tries.map((tried) => ({...tried, error: {...tried.error, message: mask(tried.error.message)}}))
   return result
 }
 

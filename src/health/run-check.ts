@@ -28,6 +28,8 @@ export interface RunCheckOptions {
   maxBodyBytes: number
   /** Where [DOMAIN_EXPIRATION] asks (RDAP). */
   rdapUrl?: string
+  /** Told of each unhealthy attempt, for the retry history of checks that retry. */
+  failed?: (failure: CheckFailed) => void
 }
 
 /** Probes a check's URL and evaluates its conditions; resolves when healthy, throws CheckFailed when not. */
@@ -55,6 +57,10 @@ export async function runCheck(check: Check, options: RunCheckOptions): Promise<
   // The body served its conditions; kept for thousands of checks it would be most of the run's memory.
   probe.body = undefined
   const observation = {probe, conditions}
-  if (probe.error || conditions.some((condition) => !condition.ok)) throw new CheckFailed(observation)
+  if (probe.error || conditions.some((condition) => !condition.ok)) {
+    const failure = new CheckFailed(observation)
+    options.failed?.(failure)
+    throw failure
+  }
   return observation
 }
