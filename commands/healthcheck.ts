@@ -17,6 +17,7 @@ import {Schedule, withCarriedOver} from '../src/health/schedule.js'
 import {renderJunit} from '../src/health/junit.js'
 import {ProbeMetrics, labelNames, renderPrometheus} from '../src/health/prometheus.js'
 import {renderHealth} from '../src/health/render.js'
+import {ResponseTimes, renderHtml} from '../src/health/html.js'
 import type {HealthResult} from '../src/health/result.js'
 import {statusOf} from '../src/report/envelope.js'
 import type {Envelope} from '../src/report/envelope.js'
@@ -24,7 +25,7 @@ import {ExitCode} from '../src/report/exit-codes.js'
 import {Progress, progressMode} from '../src/report/progress.js'
 import {checkOutputPath} from '../src/report/write-file.js'
 
-const FORMATS = ['table', 'json', 'junit', 'prometheus'] as const
+const FORMATS = ['table', 'json', 'junit', 'prometheus', 'html'] as const
 const MIN_WATCH_MS = 1000
 type Format = (typeof FORMATS)[number]
 
@@ -41,6 +42,8 @@ export default class Healthcheck extends FanoutCommand {
   static override examples = [
     {description: 'Check a few URLs:', command: '<%= config.bin %> healthcheck https://api.internal/health tcp://db.internal:5432 redis://cache.internal:6379'},
     {description: 'A check file in CI, JUnit for the test report:', command: '<%= config.bin %> healthcheck --file checks.yaml --format junit --output healthcheck.xml'},
+    {description: 'A status page, rewritten every 30 s:', command: '<%= config.bin %> healthcheck --file checks.yaml --watch 30s --format html --output status.html'},
+    {description: 'Gatus\'s own configuration directory, once, as a CI gate:', command: '<%= config.bin %> healthcheck --file gatus/config/ --format junit --output healthcheck.xml'},
     {description: 'Validate a check file without running it:', command: '<%= config.bin %> healthcheck --validate checks.yaml'},
     {description: 'Watch every 30 s, blackbox metrics for node_exporter\'s textfile collector:', command: '<%= config.bin %> healthcheck --file checks.yaml --watch 30s --format prometheus --output /var/lib/node_exporter/healthcheck.prom'},
   ]
@@ -112,6 +115,8 @@ export default class Healthcheck extends FanoutCommand {
     const metrics = await this.openMetrics(flags)
     const probes = metrics && new ProbeMetrics(metrics.registry, labelNames(checks))
     const schedule = new Schedule(checks, flags.watch ?? 0)
+    // The status page's sparklines: response times of recent rounds, bounded per check.
+    const times = format === 'html' ? new ResponseTimes() : undefined
     let last: Envelope<HealthResult> | undefined
     for (;;) {
       const due = schedule.due()
@@ -132,7 +137,8 @@ export default class Healthcheck extends FanoutCommand {
       if (report.interrupted && last && format !== 'json') break
       metrics?.engine.end(report.summary.durationMs, report.ok)
       probes?.record(report)
-      await this.print(report, last, {format, output: flags.output, all: flags.all, live})
+      times?.record(report)
+      await this.print(report, last, {format, output: flags.output, all: flags.all, live, times, watchMs: flags.watch})
       last = report
       if (flags.watch === undefined || report.interrupted) break
       if (live) this.report(`\nnext round in ${formatDuration(flags.watch)}; Ctrl-C to stop`)
@@ -182,12 +188,14 @@ export default class Healthcheck extends FanoutCommand {
   private async print(
     report: Envelope<HealthResult>,
     previous: Envelope<HealthResult> | undefined,
-    options: {format: Format; output?: string; all: boolean; live: boolean},
+    options: {format: Format; output?: string; all: boolean; live: boolean; times?: ResponseTimes; watchMs?: number},
   ): Promise<void> {
     let text: string
     if (options.format === 'json') text = JSON.stringify(report)
     else if (options.format === 'junit') text = renderJunit(report)
     else if (options.format === 'prometheus') text = (await renderPrometheus(report)).trimEnd()
+    // Under --watch the page reloads itself as often as it is rewritten.
+    else if (options.format === 'html') text = renderHtml(report, {times: options.times, refreshSeconds: options.watchMs === undefined ? undefined : Math.max(1, Math.round(options.watchMs / 1000))})
     else if (previous && !options.live && !options.output) text = changes(previous, report).join('\n')
     else text = renderHealth(report, {all: options.all})
     // A report that cannot be written to --output goes to stdout rather than nowhere.
