@@ -1,14 +1,17 @@
 /**
- * `npm run bench:loadtest`: requests/s of fanout loadtest, autocannon and wrk (if installed) against the same
- * server — nginx from Debian's packages if installed (started here on a free port, pinned to core 0), else a Node
- * server — each client pinned to core 1 with --workers 50 for LOADTEST_BENCH_SECONDS (10), twice, interleaved, the
- * better run of each counting. Then fanout with
- * --threads 2 on both cores, and the peak RSS of a 60 s run against a 10 s one (LOADTEST_BENCH_LONG=0 skips it).
+ * `npm run bench:loadtest [-- --quick]`: requests/s of fanout loadtest against the usual clients, for three
+ * protocols, against nginx from Debian's packages (started here on free ports, 1 worker pinned to core 0, with
+ * `ssl` and `ssl http2` servers and a certificate made here with openssl), each client pinned to core 1:
+ * - HTTP/1.1, 50 connections: fanout, autocannon, wrk;
+ * - HTTPS, 50 connections: fanout, autocannon, wrk;
+ * - HTTP/2, 10 connections x 10 streams: fanout, a bare node:http2 loop (bench/h2-loop.ts), h2load.
+ * Each runs twice, interleaved, for LOADTEST_BENCH_SECONDS (10; 3 with --quick), the better run counting. Then the
+ * peak RSS of fanout over LOADTEST_BENCH_LONG_SECONDS (60; 6 with --quick) against the short run, per protocol
+ * (LOADTEST_BENCH_LONG=0 skips it). Missing programs are skipped with a line naming their package.
  */
 import {spawn, spawnSync} from 'node:child_process'
 import type {ChildProcess} from 'node:child_process'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
-import {createServer} from 'node:http'
 import {createServer as createNetServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -18,79 +21,130 @@ import {fileURLToPath} from 'node:url'
 import {renderTable} from '../src/report/table.js'
 import {BIN, runProcess} from './fanout-process.js'
 
-const SECONDS = Number(process.env.LOADTEST_BENCH_SECONDS ?? 10)
-const WORKERS = 50
+const quick = process.argv.includes('--quick')
+const SECONDS = Number(process.env.LOADTEST_BENCH_SECONDS ?? (quick ? 3 : 10))
+const LONG_SECONDS = Number(process.env.LOADTEST_BENCH_LONG_SECONDS ?? (quick ? 6 : 60))
+const CONNECTIONS = 50
+const H2 = {connections: 10, streams: 10}
 const AUTOCANNON = fileURLToPath(new URL('../../node_modules/autocannon/autocannon.js', import.meta.url))
+const H2_LOOP = fileURLToPath(new URL('./h2-loop.js', import.meta.url))
 const has = (command: string) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0
-const pinned = (cores: string, command: string, args: string[]) => runProcess('taskset', ['-c', cores, command, ...args])
+const pinned = (command: string, args: string[]) => runProcess('taskset', ['-c', '1', command, ...args])
+
+interface Result {
+  rps: number
+  peakRssMb: number
+}
+
+for (const [program, pkg] of [['nginx', 'nginx'], ['openssl', 'openssl'], ['wrk', 'wrk'], ['h2load', 'nghttp2-client']]) {
+  if (!has(program)) console.log(`${program} not found: apt-get install -y ${pkg} (its rows are skipped)`)
+}
+if (!has('nginx') || !has('openssl')) process.exit(1)
 
 const dir = await mkdtemp(join(tmpdir(), 'fanout-bench-load-'))
-const port = await freePort()
-let nginx: ChildProcess | undefined
-let fallback: ReturnType<typeof createServer> | undefined
-let serverName: string
-
-if (has('nginx')) {
-  await writeFile(join(dir, 'nginx.conf'), `daemon off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
+spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], {stdio: 'ignore'})
+const [plain, tls, h2] = [await freePort(), await freePort(), await freePort()]
+const body = 'location / { return 200 "hello from nginx\\n"; }'
+const certs = `ssl_certificate ${dir}/cert.pem; ssl_certificate_key ${dir}/key.pem;`
+await writeFile(join(dir, 'nginx.conf'), `daemon off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
 events { worker_connections 1024; }
 http { access_log off; keepalive_requests 1000000; client_body_temp_path ${dir};
-  server { listen 127.0.0.1:${port}; location / { return 200 "hello from nginx\\n"; } } }\n`)
-  nginx = spawn('taskset', ['-c', '0', 'nginx', '-c', join(dir, 'nginx.conf'), '-p', dir], {stdio: 'inherit'})
-  serverName = 'nginx (1 worker, core 0)'
-} else {
-  fallback = createServer((_request, response) => response.end('hello from node\n')).listen(port, '127.0.0.1')
-  serverName = 'a Node server in the bench process (nginx not installed: apt-get install -y nginx-light)'
-}
-const url = `http://127.0.0.1:${port}/`
-await sleep(500)
+  server { listen 127.0.0.1:${plain}; ${body} }
+  server { listen 127.0.0.1:${tls} ssl; ${certs} ${body} }
+  server { listen 127.0.0.1:${h2} ssl http2; http2_max_concurrent_streams 128; ${certs} ${body} } }\n`)
+const nginx: ChildProcess = spawn('taskset', ['-c', '0', 'nginx', '-c', join(dir, 'nginx.conf'), '-p', dir], {stdio: 'inherit'})
+await sleep(700)
 
-async function fanout(seconds: number, extra: string[], cores = '1') {
-  const run = await pinned(cores, process.execPath, [BIN, 'loadtest', url, '-w', String(WORKERS), '-d', `${seconds}s`, '--json', '-q', ...extra])
+async function fanout(url: string, seconds: number, extra: string[]): Promise<Result> {
+  const run = await pinned(process.execPath, [BIN, 'loadtest', url, '-d', `${seconds}s`, '--json', '-q', ...extra])
   const report = JSON.parse(run.stdout)
-  return {rps: report.summary.rps as number, p99: report.summary.latency.p99 as number, errors: report.summary.errors as number, peakRssMb: run.peakRssMb}
+  if (report.summary.errors > 0) console.log(`fanout ${extra.join(' ')}: ${report.summary.errors} errors`, report.errors)
+  return {rps: report.summary.rps, peakRssMb: run.peakRssMb}
 }
 
-async function autocannon() {
-  const run = await pinned('1', process.execPath, [AUTOCANNON, '-c', String(WORKERS), '-d', String(SECONDS), '--json', url])
+async function autocannon(url: string): Promise<Result> {
+  // autocannon verifies certificates through Node's defaults: the bench's own certificate is trusted for it this way.
+  const run = await runProcess('env', ['NODE_TLS_REJECT_UNAUTHORIZED=0', 'NODE_NO_WARNINGS=1', 'taskset', '-c', '1', process.execPath, AUTOCANNON, '-c', String(CONNECTIONS), '-d', String(SECONDS), '--json', url])
   const result = JSON.parse(run.stdout)
-  return {rps: result.requests.total / (result.duration || SECONDS), p99: result.latency.p99 as number, errors: result.errors as number, peakRssMb: run.peakRssMb}
+  return {rps: result.requests.total / (result.duration || SECONDS), peakRssMb: run.peakRssMb}
 }
 
-async function wrk() {
-  const run = await pinned('1', 'wrk', ['-t1', `-c${WORKERS}`, `-d${SECONDS}s`, '--latency', url])
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(run.stdout)?.[1])
-  const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(run.stdout)
-  const ms = p99 ? Number(p99[1]) * ({us: 0.001, ms: 1, s: 1000} as Record<string, number>)[p99[2]!]! : Number.NaN
-  return {rps, p99: ms, errors: 0, peakRssMb: run.peakRssMb}
+async function wrk(url: string): Promise<Result> {
+  const run = await pinned('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, url])
+  return {rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(run.stdout)?.[1]), peakRssMb: run.peakRssMb}
 }
 
+async function h2loop(url: string): Promise<Result> {
+  const run = await pinned(process.execPath, [H2_LOOP, url, String(H2.connections), String(H2.streams), String(SECONDS)])
+  return {rps: JSON.parse(run.stdout).rps, peakRssMb: run.peakRssMb}
+}
+
+async function h2load(url: string): Promise<Result> {
+  const run = await pinned('h2load', ['-c', String(H2.connections), '-m', String(H2.streams), '-D', String(SECONDS), url])
+  return {rps: Number(/finished in [^,]+, ([\d.]+) req\/s/.exec(run.stdout)?.[1]), peakRssMb: run.peakRssMb}
+}
+
+type Client = [name: string, run: () => Promise<Result>]
+interface Protocol {
+  name: string
+  ours: (seconds: number) => Promise<Result>
+  others: Client[]
+  /** [client name, the least ratio fanout/it the issue asks for] */
+  targets: [string, number][]
+}
+
+const h1 = `http://127.0.0.1:${plain}/`
+const https = `https://127.0.0.1:${tls}/`
+const h2url = `https://127.0.0.1:${h2}/`
+const protocols: Protocol[] = [
+  {
+    name: `HTTP/1.1, ${CONNECTIONS} connections`,
+    ours: (seconds) => fanout(h1, seconds, ['-w', String(CONNECTIONS)]),
+    others: [['autocannon', () => autocannon(h1)], ...(has('wrk') ? [['wrk -t1', () => wrk(h1)] as Client] : [])],
+    targets: [['autocannon', 1.3], ['wrk -t1', 0.7]],
+  },
+  {
+    name: `HTTPS, ${CONNECTIONS} connections`,
+    ours: (seconds) => fanout(https, seconds, ['-w', String(CONNECTIONS), '--insecure']),
+    others: [['autocannon', () => autocannon(https)], ...(has('wrk') ? [['wrk -t1', () => wrk(https)] as Client] : [])],
+    targets: [['autocannon', 1.3], ['wrk -t1', 0.7]],
+  },
+  {
+    name: `HTTP/2 over TLS, ${H2.connections} connections x ${H2.streams} streams`,
+    ours: (seconds) => fanout(h2url, seconds, ['-w', String(H2.connections), '--streams', String(H2.streams), '--http2', '--insecure']),
+    others: [['bare node:http2 loop', () => h2loop(h2url)], ...(has('h2load') ? [['h2load', () => h2load(h2url)] as Client] : [])],
+    targets: [['bare node:http2 loop', 2]],
+  },
+]
+
+const best = (runs: Result[]) => runs.reduce((a, b) => (b.rps > a.rps ? b : a))
+const checks: [string, boolean][] = []
 try {
-  // This machine is shared: each client runs twice, interleaved with the others, and its better run counts.
-  const best = <T extends {rps: number}>(runs: T[]) => runs.reduce((a, b) => (b.rps > a.rps ? b : a))
-  const rounds: {ours: Awaited<ReturnType<typeof fanout>>; theirs: Awaited<ReturnType<typeof autocannon>>; c?: Awaited<ReturnType<typeof wrk>>}[] = []
-  for (let round = 0; round < 2; round++) rounds.push({ours: await fanout(SECONDS, []), theirs: await autocannon(), c: has('wrk') ? await wrk() : undefined})
-  const ours = best(rounds.map((round) => round.ours))
-  const theirs = best(rounds.map((round) => round.theirs))
-  const c = rounds[0]!.c && best(rounds.map((round) => round.c!))
-  const threads = await fanout(SECONDS, ['--threads', '2'], '0,1')
-  const row = (name: string, r: {rps: number; p99: number; peakRssMb: number}) => [name, Math.round(r.rps).toLocaleString('en'), `${(r.rps / ours.rps).toFixed(2)}x`, r.p99.toFixed(3), r.peakRssMb.toFixed(0)]
-  const rows = [row('fanout loadtest (1 core)', ours), row('autocannon (1 core)', theirs)]
-  if (c) rows.push(row('wrk -t1 (1 core)', c))
-  rows.push(row('fanout loadtest --threads 2 (cores 0,1, beside nginx)', threads))
-  console.log(`${WORKERS} connections for ${SECONDS} s against ${serverName}`)
-  console.log(renderTable(['client', 'req/s', 'vs fanout', 'p99 ms', 'peak RSS MB'], rows))
-  const checks: [string, boolean][] = [[`fanout at least 1.3x autocannon: ${(ours.rps / theirs.rps).toFixed(2)}x`, ours.rps >= 1.3 * theirs.rps]]
-  if (c) checks.push([`fanout at least 0.7x wrk single-threaded: ${(ours.rps / c.rps).toFixed(2)}x`, ours.rps >= 0.7 * c.rps])
-  console.log(`--threads 2 gain: ${(threads.rps / ours.rps).toFixed(2)}x (two cores shared with the server)`)
-  if (process.env.LOADTEST_BENCH_LONG !== '0') {
-    const long = await fanout(60, [])
-    console.log(`peak RSS: 60 s run ${long.peakRssMb.toFixed(0)} MB, 10 s run ${ours.peakRssMb.toFixed(0)} MB`)
-    checks.push([`60 s peak RSS within 10% of 10 s: ${(long.peakRssMb / ours.peakRssMb).toFixed(2)}x`, long.peakRssMb <= 1.1 * ours.peakRssMb])
+  console.log(`nginx 1 worker on core 0, clients on core 1, ${SECONDS} s a run, best of two interleaved${quick ? ' (--quick)' : ''}`)
+  for (const protocol of protocols) {
+    // This machine is shared: each client runs twice, interleaved with the others, and its better run counts.
+    const runs: Result[][] = [[], ...protocol.others.map(() => [])]
+    for (let round = 0; round < 2; round++) {
+      runs[0]!.push(await protocol.ours(SECONDS))
+      for (const [i, [, run]] of protocol.others.entries()) runs[i + 1]!.push(await run())
+    }
+    const ours = best(runs[0]!)
+    const rows = [['fanout loadtest', ours] as const, ...protocol.others.map(([name], i) => [name, best(runs[i + 1]!)] as const)]
+    console.log(`\n${protocol.name}`)
+    console.log(renderTable(['client', 'req/s', 'fanout / it', 'peak RSS MB'], rows.map(([name, r]) => [name, Math.round(r.rps).toLocaleString('en'), `${(ours.rps / r.rps).toFixed(2)}x`, r.peakRssMb.toFixed(0)])))
+    for (const [name, ratio] of protocol.targets) {
+      const theirs = rows.find(([n]) => n === name)?.[1]
+      if (theirs) checks.push([`${protocol.name}: fanout at least ${ratio}x ${name}: ${(ours.rps / theirs.rps).toFixed(2)}x`, ours.rps >= ratio * theirs.rps])
+    }
+    if (process.env.LOADTEST_BENCH_LONG !== '0') {
+      const long = await protocol.ours(LONG_SECONDS)
+      checks.push([`${protocol.name}: peak RSS of ${LONG_SECONDS} s within 10% of ${SECONDS} s: ${long.peakRssMb.toFixed(0)} / ${ours.peakRssMb.toFixed(0)} MB = ${(long.peakRssMb / ours.peakRssMb).toFixed(2)}x`, long.peakRssMb <= 1.1 * ours.peakRssMb])
+    }
   }
+  console.log('')
   for (const [text, ok] of checks) console.log(`${ok ? 'PASS' : 'MISS'}  ${text}`)
 } finally {
-  nginx?.kill()
-  fallback?.close()
+  nginx.kill()
   await rm(dir, {recursive: true, force: true})
 }
 

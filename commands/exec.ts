@@ -2,16 +2,19 @@ import {Flags} from '@oclif/core'
 
 import {FanoutCommand} from '../src/cli/command.js'
 import {UsageError} from '../src/cli/errors.js'
-import {duration, engineFlags, metricsFlags, modeOf, outputFlags} from '../src/cli/flags.js'
+import {duration, engineFlags, followLimit, metricsFlags, modeOf, outputFlags} from '../src/cli/flags.js'
 import {forkJoin} from '../src/engine/index.js'
 import {argvFor, resolveExecutable} from '../src/exec/command-line.js'
 import {runChild} from '../src/exec/child.js'
 import {LinePrefixer} from '../src/exec/line-prefixer.js'
+import {markIfOverloaded, parseExitCodes} from '../src/exec/overload.js'
 import type {ChildResult} from '../src/exec/child.js'
 import {execEnvelope, execResult, renderExecReport} from '../src/exec/report.js'
 import {readTargets} from '../src/exec/targets.js'
 import {exitCodeOf, statusOf} from '../src/report/envelope.js'
 import {Progress, progressMode} from '../src/report/progress.js'
+import {shardFlags, shardSpecOf} from '../src/shard/flags.js'
+import {Sharding, describeShard, stamped} from '../src/shard/stamp.js'
 
 export default class Exec extends FanoutCommand {
   static override summary = 'Run a command once per target, a bounded number at a time, and report each outcome.'
@@ -44,6 +47,15 @@ export default class Exec extends FanoutCommand {
       default: 5000,
       defaultHelp: async () => '5s',
     }),
+    'overload-exit-codes': Flags.custom<Set<number>>({
+      helpValue: '<codes>',
+      summary: 'Exit codes that mean the other side is overloaded (e.g. 75, or 22 for curl -f on a 503): the engine backs off, and with --workers auto the limit halves.',
+      parse: async (input) => parseExitCodes(input),
+    })(),
+    'retry-after-from-stderr': Flags.boolean({
+      summary: 'A failed command\'s "Retry-After: N" line on stderr (seconds) pauses every start that long and marks overload.',
+    }),
+    ...shardFlags,
     ...outputFlags,
     ...metricsFlags,
   }
@@ -52,11 +64,13 @@ export default class Exec extends FanoutCommand {
     const {argv, flags} = await this.parse(Exec)
     const template = argv as string[]
     if (template.length === 0) throw new UsageError('no command: put it after --, e.g. fanout exec --targets FILE -- echo {}')
-    const targets = await readTargets(flags.targets, flags.target)
+    const sharding = new Sharding(shardSpecOf(flags))
+    const {items: targets, stamp} = sharding.take(await readTargets(flags.targets, flags.target), (target) => target)
     const file = await resolveExecutable(template[0]!)
-    const metrics = await this.openMetrics(flags)
+    const overload = {exitCodes: flags['overload-exit-codes'] ?? new Set<number>(), retryAfterFromStderr: flags['retry-after-from-stderr']}
+    const metrics = await this.openMetrics(flags, sharding.spec)
     metrics?.engine.begin(targets.length)
-    const progress = new Progress('exec', targets.length, progressMode(flags.quiet))
+    const progress = new Progress(sharding.label('exec'), targets.length, progressMode(flags.quiet))
     const streamTo = (stream: 'stdout' | 'stderr') => (text: string) =>
       (stream === 'stdout' && !flags.json ? process.stdout : process.stderr).write(text)
     const report = await forkJoin<string, ChildResult>(
@@ -70,9 +84,11 @@ export default class Exec extends FanoutCommand {
             signal: ctx.signal,
             timeoutMs: flags.timeout,
             killAfterMs: flags['kill-after'],
-            env: {...process.env, FANOUT_TARGET: target, FANOUT_INDEX: String(ctx.index)},
+            env: {...process.env, FANOUT_TARGET: target, FANOUT_INDEX: String(stamp.positions?.[ctx.index] ?? ctx.index)},
             onOutput: lines && ((stream, chunk) => lines[stream].push(chunk)),
           })
+        } catch (error) {
+          throw markIfOverloaded(error, overload)
         } finally {
           lines?.stdout.end()
           lines?.stderr.end()
@@ -80,6 +96,7 @@ export default class Exec extends FanoutCommand {
       },
       {
         workers: flags.workers,
+        onLimit: followLimit(flags.workers, progress, metrics?.engine),
         mode: modeOf(flags, 'fail-fast'),
         retries: flags.retries,
         rate: flags.rate,
@@ -93,8 +110,8 @@ export default class Exec extends FanoutCommand {
     )
     progress.stop()
     const results = report.outcomes.map((outcome, index) => execResult(targets[index]!, outcome))
-    const envelope = execEnvelope(results, report.durationMs, this.interrupted)
-    this.report(flags.json ? JSON.stringify(envelope) : renderExecReport(envelope))
+    const envelope = stamped(execEnvelope(results, report.durationMs, this.interrupted, report.workers), sharding.runId, stamp)
+    this.report(flags.json ? JSON.stringify(envelope) : [renderExecReport(envelope), describeShard(stamp, targets.length)].filter(Boolean).join('\n'))
     metrics?.engine.end(report.durationMs, envelope.ok)
     this.finish(exitCodeOf(envelope))
     await this.closeMetrics(metrics)

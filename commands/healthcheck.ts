@@ -4,7 +4,7 @@ import {Flags} from '@oclif/core'
 
 import {FanoutCommand} from '../src/cli/command.js'
 import {UsageError} from '../src/cli/errors.js'
-import {count, duration, engineFlags, metricsFlags, modeOf, outputFlags, size} from '../src/cli/flags.js'
+import {count, duration, engineFlags, followLimit, metricsFlags, modeOf, outputFlags, size} from '../src/cli/flags.js'
 import {abortableSleep} from '../src/engine/index.js'
 import {formatDuration} from '../src/cli/values.js'
 import {checksFromUrls, readUrlFile} from '../src/health/check.js'
@@ -22,8 +22,12 @@ import type {HealthResult} from '../src/health/result.js'
 import {statusOf} from '../src/report/envelope.js'
 import type {Envelope} from '../src/report/envelope.js'
 import {ExitCode} from '../src/report/exit-codes.js'
+import {maskUrl} from '../src/report/mask.js'
 import {Progress, progressMode} from '../src/report/progress.js'
 import {checkOutputPath} from '../src/report/write-file.js'
+import {shardFlags, shardSpecOf} from '../src/shard/flags.js'
+import {Sharding, describeShard, stamped} from '../src/shard/stamp.js'
+import type {ShardStamp} from '../src/shard/stamp.js'
 
 const FORMATS = ['table', 'json', 'junit', 'prometheus', 'html'] as const
 const MIN_WATCH_MS = 1000
@@ -76,6 +80,7 @@ export default class Healthcheck extends FanoutCommand {
     'max-body': size({summary: 'Most bytes of a response body read for conditions; a longer body fails its body conditions, saying so.', default: 16 * 1024 * 1024, defaultHelp: async () => '16MiB'}),
     'rdap-url': Flags.string({helpValue: '<url>', summary: 'RDAP service [DOMAIN_EXPIRATION] asks.', default: DEFAULT_RDAP_URL}),
     all: Flags.boolean({summary: 'List healthy checks too when there are more than 50.'}),
+    ...shardFlags,
     ...outputFlags,
     ...metricsFlags,
   }
@@ -98,13 +103,15 @@ export default class Healthcheck extends FanoutCommand {
       this.report(`${flags.validate.join(', ')}: ${checks.length} check${checks.length === 1 ? '' : 's'}, valid`)
       return
     }
-    const {checks, retryDelayMs} = await this.checks(argv as string[], flags.file ?? [], defaults, flags.condition ?? [])
+    const sharding = new Sharding(shardSpecOf(flags))
+    const given = await this.checks(argv as string[], flags.file ?? [], defaults, flags.condition ?? [])
+    const {items: checks, stamp} = sharding.take(given.checks, (check) => check.name, given.checks.map((check) => maskUrl(check.url)))
     if (flags.output !== undefined) await checkOutputPath('--output', flags.output)
     const format: Format = flags.json ? 'json' : (flags.format as Format)
     const options = {
       workers: flags.workers,
       mode: modeOf(flags, 'settle'),
-      retryDelayMs: retryDelayMs ?? flags['retry-delay'],
+      retryDelayMs: given.retryDelayMs ?? flags['retry-delay'],
       rate: flags.rate,
       maxRedirects: 10,
       maxBodyBytes: flags['max-body'],
@@ -112,7 +119,7 @@ export default class Healthcheck extends FanoutCommand {
       signal: this.interruption.signal,
     }
     const live = format === 'table' && !flags.output && process.stdout.isTTY && flags.watch !== undefined
-    const metrics = await this.openMetrics(flags)
+    const metrics = await this.openMetrics(flags, sharding.spec)
     const probes = metrics && new ProbeMetrics(metrics.registry, labelNames(checks))
     const schedule = new Schedule(checks, flags.watch ?? 0)
     // The status page's sparklines: response times of recent rounds, bounded per check.
@@ -121,16 +128,17 @@ export default class Healthcheck extends FanoutCommand {
     for (;;) {
       const due = schedule.due()
       const round = due.length === checks.length ? checks : due.map((index) => checks[index]!)
-      const progress = live ? undefined : new Progress('healthcheck', round.length, progressMode(flags.quiet))
+      const progress = live ? undefined : new Progress(sharding.label('healthcheck'), round.length, progressMode(flags.quiet))
       metrics?.engine.begin(round.length)
-      const ran = await checkAll(round, {
+      const ran = stamped(await checkAll(round, {
         ...options,
+        onLimit: followLimit(flags.workers, progress, metrics?.engine),
         onStart: metrics?.engine.onStart,
         onSettle: (index, outcome) => {
           progress?.settle(statusOf(outcome))
           metrics?.engine.onSettle(index, outcome)
         },
-      })
+      }), sharding.runId, stamp)
       progress?.stop()
       const report = withCarriedOver(last, due, ran)
       // Ctrl-C mid-round in --watch: the last whole round stands, except in NDJSON, whose last line says it was interrupted.
@@ -138,7 +146,7 @@ export default class Healthcheck extends FanoutCommand {
       metrics?.engine.end(report.summary.durationMs, report.ok)
       probes?.record(report)
       times?.record(report)
-      await this.print(report, last, {format, output: flags.output, all: flags.all, live, times, watchMs: flags.watch})
+      await this.print(report, last, {format, output: flags.output, all: flags.all, live, stamp, times, watchMs: flags.watch})
       last = report
       if (flags.watch === undefined || report.interrupted) break
       if (live) this.report(`\nnext round in ${formatDuration(flags.watch)}; Ctrl-C to stop`)
@@ -146,7 +154,7 @@ export default class Healthcheck extends FanoutCommand {
         await abortableSleep(flags.watch, this.interruption.signal)
       } catch {
         // Ctrl-C between rounds: NDJSON readers get the last round again, marked, so the stream always ends interrupted.
-        if (format === 'json') await this.print({...last, ok: false, interrupted: true}, undefined, {format, output: flags.output, all: flags.all, live})
+        if (format === 'json') await this.print({...last, ok: false, interrupted: true}, undefined, {format, output: flags.output, all: flags.all, live, stamp})
         break
       }
     }
@@ -188,7 +196,7 @@ export default class Healthcheck extends FanoutCommand {
   private async print(
     report: Envelope<HealthResult>,
     previous: Envelope<HealthResult> | undefined,
-    options: {format: Format; output?: string; all: boolean; live: boolean; times?: ResponseTimes; watchMs?: number},
+    options: {format: Format; output?: string; all: boolean; live: boolean; stamp: ShardStamp; times?: ResponseTimes; watchMs?: number},
   ): Promise<void> {
     let text: string
     if (options.format === 'json') text = JSON.stringify(report)
@@ -197,7 +205,7 @@ export default class Healthcheck extends FanoutCommand {
     // Under --watch the page reloads itself as often as it is rewritten.
     else if (options.format === 'html') text = renderHtml(report, {times: options.times, refreshSeconds: options.watchMs === undefined ? undefined : Math.max(1, Math.round(options.watchMs / 1000))})
     else if (previous && !options.live && !options.output) text = changes(previous, report).join('\n')
-    else text = renderHealth(report, {all: options.all})
+    else text = [renderHealth(report, {all: options.all}), describeShard(options.stamp, report.results.length)].filter(Boolean).join('\n')
     // A report that cannot be written to --output goes to stdout rather than nowhere.
     if (options.output && (await this.writeOutput('--output', options.output, `${text}\n`))) return
     if (options.live) process.stdout.write('\u001B[2J\u001B[H') // redraw in place

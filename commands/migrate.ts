@@ -1,13 +1,15 @@
 import {Flags} from '@oclif/core'
 
 import {UsageError} from '../src/cli/errors.js'
-import {count, duration, engineFlags, metricsFlags, modeOf} from '../src/cli/flags.js'
+import {count, duration, engineFlags, followLimit, metricsFlags, modeOf, workersFlag} from '../src/cli/flags.js'
 import {parseCount} from '../src/cli/values.js'
 import {NamespacesCommand, namespaceFlags} from '../src/migrate/command.js'
 import {migrateNamespace} from '../src/migrate/migrate-namespace.js'
 import {MigrateMetrics} from '../src/migrate/metrics.js'
 import {parseVersion} from '../src/migrate/migration-files.js'
 import {renderMigrate} from '../src/migrate/render.js'
+import {shardFlags, shardSpecOf} from '../src/shard/flags.js'
+import {Sharding, describeShard, stamped} from '../src/shard/stamp.js'
 
 const waves = Flags.custom<number[]>({
   helpValue: '<1,10>',
@@ -44,6 +46,7 @@ export default class Migrate extends NamespacesCommand {
   static override flags = {
     ...engineFlags({workers: 8, mode: 'fail-fast'}),
     ...namespaceFlags,
+    workers: workersFlag(8, 'Namespaces worked on at once (and the size of the connection pool: with auto, its MAX).'),
     timeout: duration({summary: 'statement_timeout for each migration (0: the server\'s).', default: 0, defaultHelp: async () => '0'}),
     retries: count({summary: 'Extra attempts for a namespace after a passing failure (lost connection, deadlock); a SQL error is not retried.', default: 0}),
     target: Flags.string({helpValue: '<version>', summary: 'Apply migrations up to this version only.'}),
@@ -59,18 +62,23 @@ export default class Migrate extends NamespacesCommand {
     // Only migrate changes the fleet; status, validate and repair take no metrics flags.
     ...metricsFlags,
     'metrics-per-namespace': Flags.boolean({summary: 'Label metrics by namespace (one series each; mind the cardinality).'}),
+    ...shardFlags,
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Migrate)
     const target = flags.target === undefined ? undefined : parseVersion(flags.target)
-    const {migrations, namespaces} = await this.prepare(flags)
+    const sharding = new Sharding(shardSpecOf(flags))
+    const prepared = await this.prepare(flags)
+    const {migrations} = prepared
+    // By name, so that a shard resumed after a crash finds the namespaces it had, whatever the others did meanwhile.
+    const {items: namespaces, stamp} = sharding.take(prepared.namespaces, (namespace) => namespace, migrations.map((migration) => `${migration.script} ${migration.checksum}`))
     const transaction = flags.transaction as 'migration' | 'namespace'
     const outside = migrations.find((migration) => !migration.transactional)
     if (transaction === 'namespace' && outside) {
       throw new UsageError(`--transaction namespace cannot include ${outside.script} (-- fanout:no-transaction); use --transaction migration`)
     }
-    const metrics = await this.openMetrics(flags)
+    const metrics = await this.openMetrics(flags, sharding.spec)
     const migrateMetrics = metrics && new MigrateMetrics(metrics.registry, flags['metrics-per-namespace'])
     let applied = 0
     const db = this.db!
@@ -91,18 +99,22 @@ export default class Migrate extends NamespacesCommand {
     metrics?.engine.begin(namespaces.length)
     const report = await this.across(namespaces, (namespace, signal) => migrateNamespace(db, namespace, {...options, signal}), {
       workers: flags.workers,
+      follow: (progress) => followLimit(flags.workers, progress, metrics?.engine),
       mode: modeOf(flags, 'fail-fast'),
       waves: flags.waves,
       rate: flags.rate,
       retries: flags.retries,
       quiet: flags.quiet,
+      label: sharding.label('migrate'),
       detail: () => `${applied} migration${applied === 1 ? '' : 's'} applied`,
       onStart: metrics?.engine.onStart,
       onSettle: metrics?.engine.onSettle,
     })
     metrics?.engine.end(report.summary.durationMs, report.ok)
     migrateMetrics?.record(report)
-    this.conclude(report, flags.json, () => renderMigrate(report, {dryRun: flags['dry-run'], all: flags.all}), !report.ok)
+    const document = stamped(report, sharding.runId, stamp)
+    const text = () => [renderMigrate(document, {dryRun: flags['dry-run'], all: flags.all}), describeShard(stamp, namespaces.length)].filter(Boolean).join('\n')
+    this.conclude(document, flags.json, text, !report.ok)
     await this.closeMetrics(metrics)
   }
 }

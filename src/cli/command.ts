@@ -55,7 +55,7 @@ export abstract class FanoutCommand extends Command {
       const said = error.message
         .split('\n')
         .map((line) => line.trim())
-        .filter((line) => line && !/^(The following errors occurred:|See more help with --help)$/.test(line))
+        .filter((line) => line && !/^(The following errors? occurred:|See more help with --help)$/.test(line))
       return this.fail(ExitCode.usage, `${said.join('; ')} (see: fanout ${this.commandName} --help)`)
     }
     if (process.env.DEBUG) process.stderr.write(`${error.stack}\n`)
@@ -85,9 +85,13 @@ export abstract class FanoutCommand extends Command {
     if (!process.exitCode) process.exitCode = ExitCode.failed
   }
 
-  /** Metrics when the user asked for them (--metrics-addr, --pushgateway), or undefined: then nothing runs. */
-  protected async openMetrics(flags: Parameters<typeof metricsOptions>[0]): Promise<MetricsSession | undefined> {
-    const metrics = await MetricsSession.open(this.commandName, metricsOptions(flags))
+  /**
+   * Metrics when the user asked for them (--metrics-addr, --pushgateway), or undefined: then nothing runs. A shard
+   * pushes under its own grouping key (`shard`), beside the other shards of its Job.
+   */
+  protected async openMetrics(flags: Parameters<typeof metricsOptions>[0], shard?: {index: number; count: number}): Promise<MetricsSession | undefined> {
+    const groupings = shard && shard.count > 1 ? {shard: String(shard.index)} : undefined
+    const metrics = await MetricsSession.open(this.commandName, {...metricsOptions(flags), groupings})
     if (metrics?.address) process.stderr.write(`fanout ${this.commandName}: serving http://${metrics.address}/metrics\n`)
     return metrics
   }

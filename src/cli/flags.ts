@@ -1,7 +1,10 @@
 import {Flags} from '@oclif/core'
 
 import {UsageError} from './errors.js'
-import {accepts, parseCount, parseDuration, parseRate, parseSize} from './values.js'
+import type {Workers} from '../engine/index.js'
+import type {EngineMetrics} from '../metrics/engine-metrics.js'
+import type {Progress} from '../report/progress.js'
+import {accepts, parseCount, parseDuration, parseRate, parseSize, parseWorkers} from './values.js'
 import type {Rate} from './values.js'
 
 /** A flag parser that turns a bad value into one line naming the flag, what it accepts and what was given. */
@@ -29,15 +32,66 @@ export const positiveCount = Flags.custom<number>({helpValue: '<count>', parse: 
 export const rate = Flags.custom<Rate>({helpValue: '<rate>', parse: checked(parseRate)})
 export const size = Flags.custom<number>({helpValue: '<size>', parse: checked(parseSize)})
 
+/** How far above a command's default pool size `--workers auto` may go when no MAX is given. */
+const AUTO_HEADROOM = 16
+
+/**
+ * `--workers N | auto | auto:MAX | auto:MIN-MAX`. An adaptive limit starts at the command's default (within its
+ * bounds), so that `auto` begins where a fixed run would and moves from there; `auto` alone spans 1 to 16 times
+ * the default.
+ */
+export function workersFlag(defaultWorkers: number, summary: string) {
+  const parse = (input: string): Workers => {
+    const parsed = parseWorkers(input)
+    if (typeof parsed === 'number') return parsed
+    const {min = 1, max = Math.max(min, defaultWorkers * AUTO_HEADROOM)} = parsed.auto
+    return {auto: {min, max, initial: Math.min(max, Math.max(min, defaultWorkers))}}
+  }
+  return Flags.custom<Workers>({
+    char: 'w',
+    helpValue: '<count|auto[:MIN-MAX]>',
+    summary: `${summary} auto, auto:MAX or auto:MIN-MAX: a limit that adapts while the run goes (auto: 1 to ${AUTO_HEADROOM}x the default).`,
+    default: defaultWorkers,
+    parse: checked(parse),
+  })()
+}
+
+/** A pool size for commands where the workers are the load itself (loadtest): `auto` is refused, saying why. */
+export const fixedWorkers = Flags.custom<number>({
+  helpValue: '<count>',
+  parse: checked((input) => {
+    if (/^auto\b/.test(input.trim())) throw new UsageError(`${accepts.count} (not auto: here the workers are the load, not a capacity to find)`)
+    return atLeast(1)(input)
+  }),
+})
+
+/**
+ * Shows the limit on targets in flight where the user looks: the metrics gauge (a fixed pool's size too) and, with
+ * auto workers, the progress line. Returns the engine's onLimit hook for auto workers, else undefined.
+ */
+export function followLimit(workers: Workers, progress: Progress | undefined, metrics: EngineMetrics | undefined): ((limit: number) => void) | undefined {
+  if (typeof workers === 'number') {
+    metrics?.limit(workers)
+    return undefined
+  }
+  const show = (limit: number) => {
+    if (progress) progress.workers = limit
+    metrics?.limit(limit)
+  }
+  show(workers.auto.initial ?? workers.auto.min)
+  return show
+}
+
+/** The most tasks a `--workers` value may have in flight: the pool size, or an adaptive limit's MAX. */
+export function mostWorkers(workers: Workers): number {
+  return typeof workers === 'number' ? workers : workers.auto.max
+}
+
 /** The flags that steer the engine, the same in every command; each command picks its defaults. */
 export function engineFlags(defaults: {workers: number; mode: 'fail-fast' | 'settle'; timeout?: string}) {
   const keepGoingIsDefault = defaults.mode === 'settle'
   return {
-    workers: positiveCount({
-      char: 'w',
-      summary: 'Most targets worked on at once (a bounded pool).',
-      default: defaults.workers,
-    }),
+    workers: workersFlag(defaults.workers, 'Most targets worked on at once (a bounded pool).'),
     timeout: duration({
       summary: `Time limit for each attempt on a target (${accepts.duration}; 0 for none).`,
       default: defaults.timeout === undefined ? 0 : parseDuration(defaults.timeout),

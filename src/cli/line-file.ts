@@ -47,7 +47,8 @@ function lineAt(bytes: Buffer, offset: number): number {
   return line
 }
 
-async function readStdin(): Promise<Buffer> {
+/** All of stdin, as bytes. */
+export async function readStdin(): Promise<Buffer> {
   const chunks: Buffer[] = []
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
   return Buffer.concat(chunks)

@@ -6,6 +6,7 @@ export const accepts = {
   count: 'a whole number like 8, 500 or 10k',
   rate: 'a rate like 50/s, 100/m or 10/500ms',
   size: 'a size like 512KiB, 16MiB, 1GB or 1000 (bytes)',
+  workers: 'auto, auto:MAX, auto:MIN-MAX (a limit that adapts while the run goes) or a whole number like 8',
 } as const
 
 const DURATION_UNITS: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000}
@@ -92,4 +93,25 @@ export function formatDuration(ms: number): string {
   const minutes = Math.floor(ms / 60_000)
   const seconds = Math.round((ms % 60_000) / 1000)
   return minutes < 60 ? `${minutes}m${seconds ? `${seconds}s` : ''}` : `${Math.floor(minutes / 60)}h${minutes % 60}m`
+}
+
+/** `8` (or `1k`), or `auto`, `auto:32`, `auto:4-32`: a fixed pool size, or the bounds given for an adaptive limit. */
+export function parseWorkers(input: string): number | {auto: {min?: number; max?: number}} {
+  const text = input.trim()
+  const auto = /^auto(?::(?:(\d+)-)?(\d+))?$/.exec(text)
+  if (!auto) {
+    let fixed: number
+    try {
+      fixed = parseCount(text)
+    } catch {
+      throw new UsageError(accepts.workers)
+    }
+    if (fixed >= 1) return fixed
+    throw new UsageError(`${accepts.workers}, at least 1`)
+  }
+  const [, min, max] = auto
+  if (max === undefined) return {auto: {}}
+  const bounds = {min: min === undefined ? undefined : Number(min), max: Number(max)}
+  if ((bounds.min ?? 1) < 1 || bounds.max < (bounds.min ?? 1)) throw new UsageError(`${accepts.workers}, with 1 <= MIN <= MAX`)
+  return {auto: bounds.min === undefined ? {max: bounds.max} : {min: bounds.min, max: bounds.max}}
 }

@@ -34,3 +34,30 @@ function describe(value: unknown): string {
     return Object.prototype.toString.call(value)
   }
 }
+
+/**
+ * How a domain tells the engine that a task failed because the other side is overloaded (too many connections, a
+ * 503, EMFILE…), not because the target is wrong: `overload: true`, and/or `retryAfterMs` when the other side said
+ * how long to wait. An adaptive limit halves on it; a `retryAfterMs` pauses every new start for that long, with
+ * a fixed pool too, and is the least backoff before that task's retry.
+ */
+export interface OverloadMark {
+  overload?: boolean
+  retryAfterMs?: number
+}
+
+/** Marks `error` as an overload signal (see OverloadMark) and returns it. */
+export function markOverload<E extends object>(error: E, retryAfterMs?: number): E & OverloadMark {
+  const marked = error as E & OverloadMark
+  marked.overload = true
+  if (retryAfterMs !== undefined && retryAfterMs > 0) marked.retryAfterMs = retryAfterMs
+  return marked
+}
+
+/** The overload signal a thrown value carries, if any: `retryAfterMs` is 0 when it names no wait. */
+export function overloadOf(thrown: unknown): {retryAfterMs: number} | undefined {
+  if (typeof thrown !== 'object' || thrown === null) return undefined
+  const {overload, retryAfterMs} = thrown as OverloadMark
+  const wait = typeof retryAfterMs === 'number' && retryAfterMs > 0 ? retryAfterMs : 0
+  return overload === true || wait > 0 ? {retryAfterMs: wait} : undefined
+}

@@ -3,9 +3,10 @@ import {performance} from 'node:perf_hooks'
 
 import PQueue from 'p-queue'
 
+import {AdaptiveLimit} from './adaptive-limit.js'
 import {abortableSleep, backoffDelay} from './backoff.js'
 import {now} from './clock.js'
-import {TimeoutError, WaveHaltedError, toError} from './errors.js'
+import {TimeoutError, WaveHaltedError, overloadOf, toError} from './errors.js'
 import {Ledger, Status} from './ledger.js'
 import type {ForkJoinOptions, Outcome, Report, Summary, Task, TaskContext} from './types.js'
 
@@ -75,7 +76,26 @@ interface Resume<T> {
 const noop = () => {}
 
 class Run<T, R> {
+  /** The fixed pool size, or with auto workers the most the limit may reach. */
   private readonly workers: number
+  /** With auto workers: the limit, which the lanes follow (see admit and grow). */
+  private readonly limiter: AdaptiveLimit | undefined
+  /** With auto workers: lanes launched in this wave and not retired. */
+  private running = 0
+  /** With auto workers: positions of retired lanes, reused by the next ones launched. */
+  private free: number[] = []
+  private nextPosition = 0
+  /**
+   * With auto workers: more lanes run than the limit. The wave's bound is then pulled in to `next`, so that each
+   * lane's next take finds the wave closed and retires (see reopen): the pool's hot path pays nothing for it.
+   */
+  private shrinking = false
+  /** The wave's real bound while `end` is pulled in. */
+  private waveEnd = Number.POSITIVE_INFINITY
+  /** Whether each attempt waits at the gate first: for the rate limit, or a Retry-After pause. */
+  private gated = false
+  /** A Retry-After from a task: no attempt starts before this clock reading. */
+  private pausedUntil = 0
   private readonly failFast: boolean
   /** Whether attempts run against a deadline: then each gets its own signal, and the sweep runs. */
   private readonly timed: boolean
@@ -110,8 +130,13 @@ class Run<T, R> {
     private readonly task: Task<T, R>,
     private readonly options: ForkJoinOptions<T, R>,
   ) {
-    const {retries = 0, timeoutMs = 0, workers} = options
-    if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a whole number >= 1, got ${workers}`)
+    const {retries = 0, timeoutMs = 0} = options
+    const workers = typeof options.workers === 'number' ? options.workers : options.workers.auto.max
+    if (typeof options.workers === 'object') {
+      this.limiter = new AdaptiveLimit({clock: now, ...options.workers.auto}, options.onLimit)
+    } else if (!Number.isInteger(workers) || workers < 1) {
+      throw new RangeError(`workers must be a whole number >= 1 or {auto: {min, max}}, got ${workers}`)
+    }
     if (typeof timeoutMs === 'number' && !(timeoutMs >= 0)) throw new RangeError(`timeoutMs must be >= 0, got ${timeoutMs}`)
     if (typeof retries === 'number' && !(Number.isInteger(retries) && retries >= 0)) {
       throw new RangeError(`retries must be a whole number >= 0, got ${retries}`)
@@ -134,6 +159,7 @@ class Run<T, R> {
       this.iterator = (items as AsyncIterable<T>)[Symbol.asyncIterator]()
     }
     if (options.rate) this.queue = new PQueue({interval: options.rate.intervalMs, intervalCap: options.rate.limit})
+    this.gated = this.queue !== undefined
     // Every per-attempt controller and every backoff sleep listens to the one run signal.
     setMaxListeners(0, this.signal)
   }
@@ -164,6 +190,7 @@ class Run<T, R> {
       stopReason: this.stopped ? this.signal.reason : undefined,
       durationMs: performance.now() - started,
     }
+    if (this.limiter) summary.workers = this.limiter.report()
     const {ledger} = this
     if (!ledger) return summary
     let outcomes: Outcome<R>[] | undefined
@@ -211,14 +238,86 @@ class Run<T, R> {
   /** Forks the worker loops for the current wave and waits for all of them: never for the tasks' own promises. */
   private join(): Promise<void> {
     const available = (this.array ? Math.min(this.end, this.array.length) : this.end) - this.next
-    const count = Math.min(this.workers, available)
+    const count = Math.min(this.limiter ? this.limiter.limit : this.workers, available)
     if (count <= 0) return Promise.resolve()
+    this.running = count
+    this.free = []
+    this.nextPosition = count
+    this.shrinking = false
     return new Promise<void>((resolve, reject) => {
       this.active = count
       this.joined = resolve
       this.crashed = reject
       for (let position = 0; position < count; position++) this.launch(this.lanes[position] ?? this.newLane(position))
     })
+  }
+
+  /** With auto workers, after a task settled: the limit learns of it, and lanes are launched when it rose. */
+  private adapt(): void {
+    const limiter = this.limiter!
+    const before = limiter.limit
+    limiter.finished()
+    if (limiter.limit !== before) this.follow()
+  }
+
+  /** With auto workers, after the limit rose: launches lanes up to it, as long as there are items for them. */
+  private grow(): void {
+    if (this.stopped || this.active === 0 || this.exhausted) return
+    const available = (this.array ? Math.min(this.end, this.array.length) : this.end) - this.next
+    const count = Math.min(this.limiter!.limit - this.running, available)
+    for (let i = 0; i < count; i++) {
+      const position = this.free.pop() ?? this.nextPosition++
+      this.running++
+      this.active++
+      this.launch(this.lanes[position] ?? this.newLane(position))
+    }
+  }
+
+  /** With auto workers, after the limit moved: lanes above it are to retire, and lanes are launched when it rose. */
+  private follow(): void {
+    const {limit} = this.limiter!
+    if (this.running > limit) {
+      if (this.shrinking) return
+      this.shrinking = true
+      this.waveEnd = this.end
+      this.end = this.next
+      return
+    }
+    if (this.shrinking) {
+      this.shrinking = false
+      this.end = this.waveEnd
+    }
+    if (limit > this.running) this.grow()
+  }
+
+  /**
+   * A lane found the wave closed. With auto workers that may be `end` pulled in because the limit fell: then this
+   * lane retires (in flight never exceeds the limit: tasks in flight finish, no new ones start), and once enough
+   * have, the bound is put back. Returns whether the lane may take an item after all (never: it retired).
+   */
+  private reopen(lane: Lane): boolean {
+    if (!this.shrinking) return false
+    this.running--
+    this.free.push(lane.position)
+    if (this.running <= this.limiter!.limit) {
+      this.shrinking = false
+      this.end = this.waveEnd
+    }
+    return false
+  }
+
+  /** A failed attempt that carries an overload signal: the limit halves, and a Retry-After pauses every start. */
+  private noteOverload(thrown: unknown): void {
+    const overload = overloadOf(thrown)
+    if (!overload) return
+    if (this.limiter !== undefined) {
+      this.limiter.overloaded()
+      this.follow()
+    }
+    if (overload.retryAfterMs > 0) {
+      this.pausedUntil = Math.max(this.pausedUntil, now() + overload.retryAfterMs)
+      this.gated = true
+    }
   }
 
   private newLane(position: number): Lane {
@@ -244,12 +343,12 @@ class Run<T, R> {
       if (this.array) {
         index = this.take(lane)
       } else {
-        index = this.closed() ? -1 : this.accept(lane, this.sync ? this.pullSync() : await this.pull())
+        index = this.closed() && !this.reopen(lane) ? -1 : this.accept(lane, this.sync ? this.pullSync() : await this.pull())
         started = now()
       }
       if (index < 0) return
       try {
-        if (this.queue) started = await this.gate()
+        if (this.gated) started = await this.gate()
         const value = await this.attempt(lane, lane.item as T, index, 1, started)
         if (lane.orphaned) return
         started = this.fulfil(lane, index, value, started)
@@ -270,7 +369,7 @@ class Run<T, R> {
   /** Hands the lane the next item of the array: returns its index, or -1 when there is none for this wave. */
   private take(lane: Lane): number {
     const index = this.next
-    if (this.closed() || index >= this.array!.length) return -1
+    if ((this.closed() && !this.reopen(lane)) || index >= this.array!.length) return -1
     this.next = index + 1
     return this.begin(lane, index, this.array![index]!)
   }
@@ -288,6 +387,7 @@ class Run<T, R> {
 
   private begin(lane: Lane, index: number, item: T): number {
     lane.item = item
+    if (this.limiter) this.limiter.started()
     this.options.onStart?.(index, item)
     return index
   }
@@ -317,10 +417,19 @@ class Run<T, R> {
     return settled
   }
 
-  /** Waits for the rate limit to allow one more start; returns when that was. */
+  /**
+   * Waits for the rate limit to allow one more start, and out any Retry-After pause; returns when that was.
+   * Rejects with the stop reason when the run stops meanwhile.
+   */
   private async gate(): Promise<number> {
-    await this.queue!.add(noop, {signal: this.signal})
-    return now()
+    if (this.queue) await this.queue.add(noop, {signal: this.signal})
+    let at = now()
+    while (this.pausedUntil > at) {
+      await abortableSleep(this.pausedUntil - at, this.signal)
+      at = now()
+    }
+    if (!this.queue && this.pausedUntil <= at) this.gated = false
+    return at
   }
 
   /**
@@ -333,19 +442,21 @@ class Run<T, R> {
       return true
     }
     for (;;) {
+      this.noteOverload(thrown)
       if (this.stopped) return settle(Status.cancelled, thrown)
       const error = toError(thrown)
       if (attempt > this.retriesFor(item) || !(this.options.shouldRetry?.(error, attempt) ?? true)) {
         return settle(Status.rejected, error)
       }
       try {
-        await abortableSleep(backoffDelay(attempt, this.options.backoff), this.signal)
+        // A Retry-After is the least wait: the other side said when it can take more.
+        await abortableSleep(Math.max(backoffDelay(attempt, this.options.backoff), this.pausedUntil - now()), this.signal)
       } catch {
         return settle(Status.cancelled, error)
       }
       attempt++
       try {
-        if (this.queue) await this.gate()
+        if (this.gated) await this.gate()
         const value = await this.attempt(lane, item, index, attempt, started)
         if (lane.orphaned) return false
         lane.deadline = 0
@@ -411,6 +522,7 @@ class Run<T, R> {
   /** Records an outcome. `payload` is the value, the error, or for a task stopped mid-flight what it threw. */
   private settle(index: number, status: Status, payload: unknown, attempts: number, durationMs: number, item: T): void {
     this.ledger?.record(index, status, payload, attempts, durationMs)
+    if (this.limiter !== undefined && attempts > 0) this.adapt()
     if (status === Status.fulfilled) {
       this.fulfilled++
     } else if (status === Status.rejected) {

@@ -1,3 +1,5 @@
+import type {AutoWorkers, LimitReport} from './adaptive-limit.js'
+
 /** What became of one input item. Every outcome says how many attempts it took and how long, start to settle. */
 export type Outcome<R> =
   | {readonly status: 'fulfilled'; readonly value: R; readonly attempts: number; readonly durationMs: number}
@@ -36,9 +38,12 @@ export interface Backoff {
   jitter?: number
 }
 
+/** A fixed pool size (>= 1), or a limit that adapts while the run goes, within bounds (see adaptive-limit.ts). */
+export type Workers = number | {auto: AutoWorkers}
+
 export interface ForkJoinOptions<T, R> {
-  /** Most tasks in flight at once (>= 1). */
-  workers: number
+  /** Most tasks in flight at once: a number (>= 1), or `{auto: {min, max, initial}}` for a limit that adapts. */
+  workers: Workers
   /**
    * `fail-fast` (default, like Go's errgroup): the first rejection aborts the run; queued items never start and are
    * reported `cancelled`, in-flight tasks see `ctx.signal` abort. `settle`: every item runs and every error is recorded.
@@ -66,6 +71,8 @@ export interface ForkJoinOptions<T, R> {
   waves?: readonly number[]
   /** At most `limit` task starts (attempts) per `intervalMs`. */
   rate?: {limit: number; intervalMs: number}
+  /** With auto workers: called with each new limit (not for the initial one, which is `initial`). */
+  onLimit?: (limit: number) => void
   onStart?: (index: number, item: T) => void
   onSettle?: (index: number, outcome: Outcome<R>, item: T) => void
 }
@@ -82,6 +89,8 @@ export interface Summary {
   stopReason: unknown
   stopped: boolean
   durationMs: number
+  /** With auto workers only: where the limit went. */
+  workers?: LimitReport
 }
 
 export interface Report<R> extends Summary {

@@ -4,6 +4,8 @@ import type {Envelope, Result} from '../report/envelope.js'
 import {formatDuration} from '../cli/values.js'
 import {maskCredentials} from '../report/mask.js'
 import {renderTable} from '../report/table.js'
+import {workersNote} from '../report/workers.js'
+import type {LimitReport} from '../engine/index.js'
 import {ChildFailed} from './child.js'
 import type {ChildResult} from './child.js'
 
@@ -49,7 +51,7 @@ export function renderExecReport(report: Envelope<ExecResult>, stream: NodeJS.Wr
   const {cancelled, durationMs, failed, succeeded, total} = report.summary
   const counts = `${total} target${total === 1 ? '' : 's'}: ${succeeded} succeeded, ${failed} failed, ${cancelled} cancelled`
   const tail = report.interrupted ? ' — interrupted, partial report' : ''
-  return `${table}\n${counts} in ${formatDuration(durationMs)}${tail}`
+  return `${table}\n${counts} in ${formatDuration(durationMs)}${tail}${workersNote(report)}`
 }
 
 /** What a failure printed last, and why it stopped; nothing for successes, whose stderr is usually progress chatter. */
@@ -60,6 +62,6 @@ function lastLines(result: ExecResult): string {
   return lines.join('\n')
 }
 
-export function execEnvelope(results: ExecResult[], durationMs: number, interrupted: boolean): Envelope<ExecResult> {
-  return envelope('exec', results, durationMs, interrupted)
+export function execEnvelope(results: ExecResult[], durationMs: number, interrupted: boolean, limit?: LimitReport): Envelope<ExecResult> {
+  return envelope('exec', results, durationMs, interrupted, limit)
 }

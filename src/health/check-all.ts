@@ -1,6 +1,6 @@
 import {forkJoin} from '../engine/index.js'
 import type {Rate} from '../cli/values.js'
-import type {Outcome} from '../engine/index.js'
+import type {Outcome, Workers} from '../engine/index.js'
 import {envelope} from '../report/envelope.js'
 import type {Envelope} from '../report/envelope.js'
 import type {Check} from './check.js'
@@ -10,7 +10,7 @@ import {runCheck} from './run-check.js'
 import type {Observation} from './run-check.js'
 
 export interface CheckAllOptions {
-  workers: number
+  workers: Workers
   mode: 'fail-fast' | 'settle'
   /** First backoff delay between tries of a failing check. */
   retryDelayMs: number
@@ -21,6 +21,7 @@ export interface CheckAllOptions {
   rdapUrl?: string
   /** Ctrl-C. */
   signal: AbortSignal
+  onLimit?: (limit: number) => void
   onStart?: (index: number) => void
   onSettle?: (index: number, outcome: Outcome<unknown>) => void
 }
@@ -49,10 +50,11 @@ export async function checkAll(checks: Check[], options: CheckAllOptions): Promi
       backoff: {initialMs: options.retryDelayMs},
       rate: options.rate,
       signal: options.signal,
+      onLimit: options.onLimit,
       onStart: options.onStart,
       onSettle: options.onSettle,
     },
   )
   const results = report.outcomes.map((outcome, index) => healthResult(checks[index]!, outcome, history[index]))
-  return envelope('healthcheck', results, report.durationMs, options.signal.aborted)
+  return envelope('healthcheck', results, report.durationMs, options.signal.aborted, report.workers)
 }

@@ -1,6 +1,7 @@
 import type {Envelope} from '../report/envelope.js'
 import {formatDuration} from '../cli/values.js'
 import {renderTable} from '../report/table.js'
+import {workersNote} from '../report/workers.js'
 import type {HealthResult} from './result.js'
 
 const ORDER = {failed: 0, cancelled: 1, succeeded: 2} as const
@@ -28,7 +29,7 @@ export function renderHealth(report: Envelope<HealthResult>, options: {all: bool
   const head = [...(grouped ? ['group'] : []), 'check', 'status', 'http', 'time', 'tries', 'why']
   const parts = rows.length > 0 ? [renderTable(head, rows, options.stream)] : []
   if (!healthyShown) parts.push(`(${report.summary.succeeded} healthy checks not listed; --all lists them)`)
-  parts.push(summaryLine(report))
+  parts.push(summaryLine(report) + workersNote(report))
   return parts.join('\n')
 }
 

@@ -11,14 +11,19 @@ export interface Observation {
   conditions: ConditionResult[]
 }
 
-/** An unhealthy check, thrown so that the engine retries it and records it failed, carrying what it saw last. */
+/**
+ * An unhealthy check, thrown so that the engine retries it and records it failed, carrying what it saw last. When
+ * the checker itself was overloaded (not the backend) it says so to the engine (`overload`).
+ */
 export class CheckFailed extends Error {
   readonly code: ErrorCode
+  readonly overload: boolean
   constructor(readonly observation: Observation) {
     const failed = observation.conditions.find((condition) => !condition.ok)
     super(observation.probe.error?.message ?? failed?.actual ?? 'unhealthy')
     this.name = 'CheckFailed'
     this.code = observation.probe.error?.code ?? 'condition'
+    this.overload = observation.probe.error?.overload === true
   }
 }
 

@@ -40,5 +40,7 @@ export function withCarriedOver(previous: Envelope<HealthResult> | undefined, ra
   if (!previous || ran.length === previous.results.length) return report
   const results = [...previous.results]
   ran.forEach((index, k) => (results[index] = report.results[k]!))
-  return envelope('healthcheck', results, report.summary.durationMs, report.interrupted === true)
+  // The round's own fields (shard stamp, workers) stay; the counts are over every check.
+  const {ok, summary} = envelope('healthcheck', results, report.summary.durationMs, report.interrupted === true)
+  return {...report, ok, summary, results}
 }

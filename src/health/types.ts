@@ -8,10 +8,13 @@ export type ErrorCode =
   | 'auth' // the server refused the credentials (PostgreSQL, Redis)
   | 'protocol' // the peer answered, but not as the protocol expects (redirect loop, garbage, too large a body)
   | 'condition' // the probe worked, a condition did not hold
+  | 'local' // the checker itself could not probe (out of file descriptors): no verdict on the backend
 
 export interface ProbeError {
   code: ErrorCode
   message: string
+  /** The checker's own overload, not the backend's state: with --workers auto the limit halves. */
+  overload?: true
 }
 
 /** Milliseconds spent in each phase of one probe, where the probe has that phase. */

@@ -1,20 +1,16 @@
-import {connect} from 'node:net'
 import type {Socket} from 'node:net'
 
-import {errorKindOf} from './recorder.js'
-import type {ErrorKind} from './recorder.js'
+import {LoadConnection} from './load-connection.js'
 import type {LoadState} from './load-state.js'
+import type {ErrorKind} from './recorder.js'
 import {ResponseParser} from './response-parser.js'
 
-const RECONNECT_DELAY_MS = 10
-
 /**
- * One worker: one keep-alive connection sending requests back to back (up to --pipelining at once), paced by the
- * run's schedule under --rate. Callback-driven so that a request costs no promise, timer or closure: the bytes are
- * prebuilt, and in-flight requests sit in fixed rings.
+ * One HTTP/1.1 worker: one keep-alive connection sending requests back to back (up to --pipelining at once), paced by
+ * the run's schedule under --rate. Callback-driven so that a request costs no promise, timer or closure: the bytes
+ * are prebuilt, and in-flight requests sit in fixed rings.
  */
-export class Client {
-  private socket: Socket | undefined
+export class Client extends LoadConnection {
   private parser: ResponseParser | undefined
   private readonly sentAt: Float64Array
   private readonly intendedAt: Float64Array
@@ -22,15 +18,9 @@ export class Client {
   private readonly bodiless: Uint8Array
   private head = 0
   private count = 0
-  private connected = false
-  private waiting: NodeJS.Timeout | undefined
-  private waitingCounted = false
-  private closed = false
 
-  constructor(
-    private readonly state: LoadState,
-    private readonly done: () => void,
-  ) {
+  constructor(state: LoadState, done: () => void) {
+    super(state, done)
     const size = state.plan.pipelining
     this.sentAt = new Float64Array(size)
     this.intendedAt = new Float64Array(size)
@@ -38,59 +28,45 @@ export class Client {
     this.bodiless = new Uint8Array(size)
   }
 
-  /** When the oldest request in flight went out (for the timeout sweep). */
-  get oldestSentAt(): number {
-    return this.count > 0 ? this.sentAt[this.head]! : Number.POSITIVE_INFINITY
+  /** A connection not yet up is a `connect` error; the oldest request in flight without an answer a `timeout`. */
+  sweep(now: number, timeoutMs: number): void {
+    if (this.connectExpired(now, timeoutMs)) return
+    if (this.count > 0 && now - this.sentAt[this.head]! > timeoutMs) this.fail('timeout', `no response within ${timeoutMs} ms`)
   }
 
   start(): void {
-    const {origin} = this.state.plan
     const parser = new ResponseParser((status) => this.onResponse(status))
-    const socket = connect({host: origin.host, port: origin.port})
-    socket.setNoDelay(true)
-    this.socket = socket
     this.parser = parser
-    socket.on('connect', () => {
-      this.connected = true
-      this.fill()
-    })
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        parser.execute(chunk)
-      } catch (error) {
-        this.fail('parse', (error as Error).message)
-      }
-    })
-    socket.on('error', (error) => this.fail(errorKindOf(error), error.message))
-    socket.on('end', () => {
-      parser.end()
-      if (this.count > 0) this.fail('reset', 'the server closed the connection with requests in flight')
-      else this.drop()
+    this.open({
+      ready: (socket, tls) => {
+        this.up(socket, tls)
+        this.fill()
+      },
+      data: (_socket, chunk) => parser.execute(chunk),
+      end: (socket: Socket) => {
+        parser.end()
+        if (this.socket !== socket) return // the response the close ended moved on to a new connection already
+        if (this.count > 0) this.fail('reset', 'the server closed the connection with requests in flight')
+        else this.drop()
+      },
     })
   }
 
-  /** Sends while there is room in the pipeline and the run wants more. */
   fill(): void {
-    while (this.connected && this.count < this.state.plan.pipelining && this.waiting === undefined && !this.closed) {
+    while (this.connected && this.count < this.state.plan.pipelining && !this.pacing && !this.closed) {
       const slot = this.state.take()
       if (slot === undefined) return this.state.idle()
-      const {intendedAt, counted} = slot
-      const now = intendedAt === 0 ? 0 : performance.now()
-      if (intendedAt > now + 0.5) {
-        this.waitingCounted = counted
-        this.waiting = setTimeout(() => {
-          this.waiting = undefined
-          this.send(intendedAt, counted)
-          this.fill()
-        }, intendedAt - now)
-        return
-      }
-      this.send(intendedAt, counted)
+      if (this.wait(slot.intendedAt, slot.counted)) return
+      this.send(slot.intendedAt, slot.counted)
     }
   }
 
-  private send(intendedAt: number, counted: boolean): void {
-    if (this.closed || !this.connected) return this.state.release(counted)
+  protected sendable(): boolean {
+    return this.connected && !this.closed
+  }
+
+  protected send(intendedAt: number, counted: boolean): void {
+    if (!this.sendable()) return this.state.release(counted)
     const request = this.state.nextRequest()
     const at = (this.head + this.count) % this.sentAt.length
     const now = performance.now()
@@ -102,6 +78,7 @@ export class Client {
     if (this.count === 0) this.parser!.bodiless = request.bodiless
     this.count++
     this.state.sent(counted, now - (intendedAt || now))
+    this.state.recorder.bytesSent += request.bytes.length
     this.socket!.write(request.bytes)
   }
 
@@ -111,56 +88,26 @@ export class Client {
     this.count--
     if (this.count > 0) this.parser!.bodiless = this.bodiless[this.head] === 1
     this.state.response(this.counted[at] === 1, status, this.sentAt[at]!, this.intendedAt[at]!)
-    if (this.parser!.closeAfter) return // the server ends the connection: 'end' reconnects
+    if (this.parser!.closeAfter) {
+      // HTTP/1.0 or `Connection: close`: nothing more goes out on this connection; the next request gets a new one.
+      if (this.count === 0) this.drop()
+      return
+    }
     this.fill()
   }
 
-  /** The connection failed: its requests in flight are errors of `kind`; a new connection follows. */
   fail(kind: ErrorKind, message: string): void {
     let requests = this.count
     let counted = 0
     for (let i = 0; i < this.count; i++) counted += this.counted[(this.head + i) % this.counted.length]!
-    if (this.count === 0 && !this.connected && !this.closed) {
-      // Refused or failed before anything went out: the request it was for counts as sent and failed.
-      const slot = this.state.take()
-      if (slot) {
-        this.state.sent(slot.counted, 0)
-        requests++
-        counted += slot.counted ? 1 : 0
-      }
-    }
+    if (this.count === 0 && !this.connected) ({requests, counted} = this.chargeFailedConnection())
     this.count = 0
     this.state.error(kind, message, requests, counted)
-    this.drop(RECONNECT_DELAY_MS)
+    this.dropAfterFailure()
   }
 
-  /** Drops the connection (its in-flight requests already settled) and, unless the run is over, opens another. */
-  private drop(delayMs = 0): void {
-    this.socket?.removeAllListeners()
-    this.socket?.on('error', () => {})
-    this.socket?.destroy()
-    this.socket = undefined
-    this.connected = false
+  protected reset(): void {
     this.count = 0
     this.head = 0
-    if (this.closed) return
-    if (!this.state.wantsMore()) return this.close()
-    if (delayMs > 0) setTimeout(() => this.closed || this.start(), delayMs).unref()
-    else this.start()
-  }
-
-  /** Ends this worker: what is still in flight stays counted as in flight. */
-  close(): void {
-    if (this.closed) return
-    this.closed = true
-    if (this.waiting) {
-      clearTimeout(this.waiting)
-      this.waiting = undefined
-      this.state.release(this.waitingCounted)
-    }
-    this.socket?.removeAllListeners()
-    this.socket?.on('error', () => {})
-    this.socket?.destroy()
-    this.done()
   }
 }

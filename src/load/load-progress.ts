@@ -16,11 +16,11 @@ export class LoadProgress extends Progress {
 
   override line(): string {
     const now = this.snapshot
-    if (!now) return 'loadtest: starting'
+    if (!now) return `${this.label}: starting`
     const before = this.previous
     const span = before ? now.elapsedMs - before.elapsedMs : now.elapsedMs
     const current = span > 0 ? ((now.completed - (before?.completed ?? 0)) * 1000) / span : 0
     const elapsed = `${formatDuration(now.elapsedMs)}${this.totalMs ? `/${formatDuration(this.totalMs)}` : ''}`
-    return `loadtest: ${elapsed} · ${Math.round(current)} req/s · p99 ${formatLatency(now.p99Us / 1000)} · ${now.completed} done · ${now.errors} errors`
+    return `${this.label}: ${elapsed} · ${Math.round(current)} req/s · p99 ${formatLatency(now.p99Us / 1000)} · ${now.completed} done · ${now.errors} errors`
   }
 }

@@ -1,6 +1,10 @@
+import type {SecureContext} from 'node:tls'
+
 import type {Origin, Request} from './requests.js'
 import {LATE_MS, Recorder} from './recorder.js'
 import type {ErrorKind} from './recorder.js'
+import {secureContextOf} from './tls.js'
+import type {TlsPlan} from './tls.js'
 
 export interface LoadPlan {
   origin: Origin
@@ -15,6 +19,10 @@ export interface LoadPlan {
   pipelining: number
   timeoutMs: number
   warmupMs: number
+  /** https://: certificates, verification, SNI and ALPN. */
+  tls?: TlsPlan
+  /** HTTP/2 (--http2, or chosen by ALPN under --http auto) with up to `streams` requests in flight per connection. */
+  http2?: {streams: number}
 }
 
 /** A send the schedule allows: when it was meant to go out (0: now) and whether it is measured. */
@@ -29,6 +37,8 @@ export interface Slot {
  */
 export class LoadState {
   readonly recorder = new Recorder()
+  /** The thread's TLS context, shared by its connections. */
+  readonly tls: {plan: TlsPlan; context: SecureContext} | undefined
   readonly startedAt = performance.now()
   readonly measureFrom: number
   readonly deadline: number
@@ -56,6 +66,7 @@ export class LoadState {
     this.deadline = plan.durationMs === undefined ? Number.POSITIVE_INFINITY : this.measureFrom + plan.durationMs
     this.budget = plan.requestCount ?? Number.POSITIVE_INFINITY
     this.interval = plan.rate ? 1000 / plan.rate : 0
+    this.tls = plan.tls && {plan: plan.tls, context: secureContextOf(plan.tls)}
   }
 
   /** The next send, or undefined when the run wants no more. The Slot object is reused: read it at once. */
@@ -91,7 +102,12 @@ export class LoadState {
 
   nextRequest(): Request {
     const {requests} = this.plan
-    return requests.length === 1 ? requests[0]! : requests[this.next++ % requests.length]!
+    return requests.length === 1 ? requests[0]! : requests[this.nextIndex()]!
+  }
+
+  /** The round-robin's next position in `plan.requests`. */
+  nextIndex(): number {
+    return this.next++ % this.plan.requests.length
   }
 
   sent(counted: boolean, lagMs: number): void {
@@ -108,6 +124,20 @@ export class LoadState {
       this.inFlight--
       const now = performance.now()
       this.recorder.response(status, Math.round((now - sentAt) * 1000), this.interval > 0 ? Math.round((now - intendedAt) * 1000) : -1)
+    }
+    this.idle()
+  }
+
+  /**
+   * A request sent that the server says it never processed (HTTP/2: above a GOAWAY's last stream, REFUSED_STREAM):
+   * it is taken back, to go again on another connection.
+   */
+  unsent(counted: boolean): void {
+    this.outstanding--
+    if (counted) {
+      this.recorder.sent--
+      this.inFlight--
+      this.budget++
     }
     this.idle()
   }

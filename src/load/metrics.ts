@@ -4,7 +4,7 @@ import type {Registry} from 'prom-client'
 import type {Histogram} from 'hdr-histogram-js'
 
 import type {Snapshot} from './tally.js'
-import {decode} from './tally.js'
+import {decode, noErrors} from './tally.js'
 import type {Tally} from './tally.js'
 
 const BUCKETS_SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -22,7 +22,7 @@ export class LoadMetrics {
   constructor(registry: Registry) {
     const registers = [registry]
     this.requests = new Counter({name: 'fanout_http_requests_total', help: 'HTTP responses received, by status code.', labelNames: ['status'], registers})
-    this.errors = new Counter({name: 'fanout_http_request_errors_total', help: 'Requests that got no response, by kind (refused, reset, timeout, parse, other).', labelNames: ['kind'], registers})
+    this.errors = new Counter({name: 'fanout_http_request_errors_total', help: 'Requests that got no response, by kind (refused, connect, tls, reset, timeout, parse, other).', labelNames: ['kind'], registers})
     registry.registerMetric(this.histogram() as never)
   }
 
@@ -40,7 +40,7 @@ export class LoadMetrics {
 
   /** The final figures: counters brought to the tally's totals, the latency histogram from its HDR histogram. */
   end(tally: Tally): void {
-    const errorsByKind = {refused: 0, reset: 0, timeout: 0, parse: 0, other: 0}
+    const errorsByKind = noErrors()
     for (const [kind, entry] of Object.entries(tally.errors)) errorsByKind[kind as keyof typeof errorsByKind] = entry!.count
     this.tick({elapsedMs: tally.measuredMs, completed: tally.completed, errors: 0, inFlight: 0, p99Us: 0, statuses: tally.statuses, errorsByKind})
     const histogram = decode(tally.histograms.latency)

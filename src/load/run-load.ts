@@ -1,7 +1,9 @@
 import {abortableSleep, forkLoops} from '../engine/index.js'
 import {Client} from './client.js'
+import {Http2Client} from './http2/client.js'
 import {LoadState} from './load-state.js'
 import type {LoadPlan} from './load-state.js'
+import {Sampler} from './samples.js'
 import {snapshotOf, tallyOf} from './tally.js'
 import type {Snapshot, Tally} from './tally.js'
 
@@ -20,19 +22,22 @@ const DRAIN_MS = 1000
  */
 export async function runLoad(plan: LoadPlan, options: LoadOptions = {}): Promise<Tally> {
   const state = new LoadState(plan)
-  const clients: Client[] = []
+  const sampler = new Sampler(state)
+  const clients: (Client | Http2Client)[] = []
   const stop = () => state.stop()
   options.signal?.addEventListener('abort', stop, {once: true})
   const deadline = Number.isFinite(state.deadline) ? setTimeout(stop, state.deadline - performance.now()) : undefined
   const sweep = setInterval(() => {
     const now = performance.now()
-    for (const client of clients) {
-      if (now - client.oldestSentAt > plan.timeoutMs) client.fail('timeout', `no response within ${plan.timeoutMs} ms`)
-    }
+    for (const client of clients) client.sweep(now, plan.timeoutMs)
+    // Rows are cut only while sending: the measured span stops growing then, and the last row (below) takes the drain.
+    if (state.wantsMore()) sampler.tick()
     options.onTick?.(snapshotOf(state))
   }, Math.min(250, Math.max(10, plan.timeoutMs / 4)))
+  // Bytes count from the measured phase's start, as every other figure does.
+  const warm = plan.warmupMs > 0 ? setTimeout(() => (state.recorder.bytesSent = state.recorder.bytesReceived = 0), plan.warmupMs) : undefined
   const joined = forkLoops(plan.workers, () => new Promise<void>((resolve) => {
-    const client = new Client(state, resolve)
+    const client = plan.http2 ? new Http2Client(state, resolve) : new Client(state, resolve)
     clients.push(client)
     client.start()
   }))
@@ -43,9 +48,11 @@ export async function runLoad(plan: LoadPlan, options: LoadOptions = {}): Promis
   await Promise.race([state.finished, abortableSleep(drain, grace.signal).catch(() => {})])
   grace.abort()
   clearTimeout(deadline)
+  clearTimeout(warm)
   clearInterval(sweep)
   options.signal?.removeEventListener('abort', stop)
   for (const client of clients) client.close()
   await joined
-  return tallyOf(state)
+  sampler.tick(true)
+  return tallyOf(state, sampler.seconds)
 }

@@ -2,7 +2,7 @@ import {Worker} from 'node:worker_threads'
 
 import type {LoadPlan} from './load-state.js'
 import type {LoadOptions} from './run-load.js'
-import {mergeTallies} from './tally.js'
+import {mergeTallies, noErrors} from './tally.js'
 import type {Snapshot, Tally} from './tally.js'
 
 /**
@@ -58,7 +58,7 @@ function share(total: number, parts: number, i: number): number {
 }
 
 function combine(snapshots: (Snapshot | undefined)[]): Snapshot {
-  const combined: Snapshot = {elapsedMs: 0, completed: 0, errors: 0, inFlight: 0, p99Us: 0, statuses: {}, errorsByKind: {refused: 0, reset: 0, timeout: 0, parse: 0, other: 0}}
+  const combined: Snapshot = {elapsedMs: 0, completed: 0, errors: 0, inFlight: 0, p99Us: 0, statuses: {}, errorsByKind: noErrors()}
   for (const snapshot of snapshots) {
     if (!snapshot) continue
     combined.elapsedMs = Math.max(combined.elapsedMs, snapshot.elapsedMs)

@@ -1,5 +1,6 @@
 import {UsageError} from '../cli/errors.js'
 import {parseDuration} from '../cli/values.js'
+import {LATENCY_KEYS} from './figures.js'
 import type {Figures, Latency} from './figures.js'
 
 export interface Threshold {
@@ -18,7 +19,7 @@ export interface ThresholdResult {
 }
 
 type Operator = '<' | '<=' | '>' | '>=' | '=='
-const LATENCY = ['p50', 'p90', 'p99', 'p99.9', 'p99.99', 'max', 'mean', 'stdev'] as const
+const LATENCY = LATENCY_KEYS
 const COUNTS = ['errors', 'non-2xx'] as const
 const KNOWN = [...LATENCY, ...COUNTS, 'rps']
 const TEST: Record<Operator, (a: number, b: number) => boolean> = {

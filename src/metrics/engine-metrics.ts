@@ -15,6 +15,7 @@ export class EngineMetrics {
   private readonly duration: Histogram<'command'>
   private readonly inFlight: Gauge<'command'>
   private readonly queued: Gauge<'command'>
+  private readonly workersLimit: Gauge<'command'>
   private readonly runDuration: Gauge<'command'>
   private readonly runSuccess: Gauge<'command'>
 
@@ -34,6 +35,12 @@ export class EngineMetrics {
     })
     this.inFlight = new Gauge({name: 'fanout_tasks_in_flight', help: 'Targets being worked on now.', labelNames: ['command'], registers})
     this.queued = new Gauge({name: 'fanout_tasks_queued', help: 'Targets not started yet.', labelNames: ['command'], registers})
+    this.workersLimit = new Gauge({
+      name: 'fanout_workers_limit',
+      help: 'Most targets allowed in flight now: the pool size, or with --workers auto the adaptive limit.',
+      labelNames: ['command'],
+      registers,
+    })
     this.runDuration = new Gauge({name: 'fanout_run_duration_seconds', help: 'Wall time of the last run.', labelNames: ['command'], registers})
     this.runSuccess = new Gauge({name: 'fanout_run_success', help: 'Whether the last run succeeded (1) or not (0).', labelNames: ['command'], registers})
     for (const outcome of Object.values(OUTCOME)) this.tasks.inc({command, outcome}, 0)
@@ -44,6 +51,11 @@ export class EngineMetrics {
   begin(total?: number): void {
     this.inFlight.set({command: this.command}, 0)
     if (total !== undefined) this.queued.set({command: this.command}, total)
+  }
+
+  /** The limit on targets in flight: the pool size, or each new value of an adaptive limit. */
+  limit(limit: number): void {
+    this.workersLimit.set({command: this.command}, limit)
   }
 
   readonly onStart = (): void => {

@@ -22,6 +22,8 @@ export interface MetricsOptions {
   pushRequired: boolean
   /** Write the final figures here (atomically), for node_exporter's textfile collector. */
   file?: string
+  /** More of the Pushgateway grouping key: `shard`, so that the shards of one Job do not overwrite each other. */
+  groupings?: Record<string, string>
 }
 
 /**
@@ -95,7 +97,7 @@ export class MetricsSession {
 
   private async push(url: string, text: string): Promise<void> {
     try {
-      await pushGroup(url, {job: this.options.pushJob ?? `fanout_${this.command.replaceAll(' ', '_')}`, instance: hostname()}, text, this.registry.contentType, 5000)
+      await pushGroup(url, {job: this.options.pushJob ?? `fanout_${this.command.replaceAll(' ', '_')}`, instance: hostname(), ...this.options.groupings}, text, this.registry.contentType, 5000)
     } catch (error) {
       const line = maskCredentials(`--pushgateway: could not push to ${url} (${(error as Error).message})`)
       if (this.options.pushRequired) throw new DeliveryFailed(`${line}; exiting 1 (--push-required)`)

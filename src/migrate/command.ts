@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {FanoutCommand} from '../cli/command.js'
-import {outputFlags, positiveCount} from '../cli/flags.js'
+import {mostWorkers, outputFlags, positiveCount} from '../cli/flags.js'
+import type {Workers} from '../engine/index.js'
 import {ExitCode} from '../report/exit-codes.js'
 import {statusOf} from '../report/envelope.js'
 import type {Envelope} from '../report/envelope.js'
@@ -39,7 +40,7 @@ export type NamespaceFlags = {
   'namespaces-file'?: string
   'namespace-pattern'?: string
   'namespaces-query'?: string
-  workers: number
+  workers: Workers
   quiet: boolean
 }
 
@@ -53,7 +54,7 @@ export abstract class NamespacesCommand extends FanoutCommand {
 
   protected async prepare(flags: NamespaceFlags, fallback?: 'managed'): Promise<{migrations: Migration[]; namespaces: string[]}> {
     const migrations = await loadMigrations(flags.dir)
-    this.db = await openDatabase(flags.database, flags.workers)
+    this.db = await openDatabase(flags.database, mostWorkers(flags.workers))
     const namespaces = await selectNamespaces(
       this.db,
       {names: flags.namespaces, file: flags['namespaces-file'], pattern: flags['namespace-pattern'], query: flags['namespaces-query']},
@@ -66,13 +67,14 @@ export abstract class NamespacesCommand extends FanoutCommand {
   protected async across<V extends object>(
     namespaces: string[],
     work: (namespace: string, signal: AbortSignal) => Promise<V>,
-    options: RunOptions<V> & {quiet: boolean; detail?: () => string},
+    options: RunOptions<V> & {quiet: boolean; label?: string; detail?: () => string; follow?: (progress: Progress) => ((limit: number) => void) | undefined},
   ): Promise<Envelope<NamespaceResult<V>>> {
-    const progress = new Progress(this.commandName, namespaces.length, progressMode(options.quiet))
+    const progress = new Progress(options.label ?? this.commandName, namespaces.length, progressMode(options.quiet))
     progress.detail = options.detail
     try {
       return await runNamespaces(this.commandName, namespaces, work, {
         ...options,
+        onLimit: options.follow?.(progress),
         signal: this.interruption.signal,
         onSettle: (index, outcome, namespace) => {
           progress.settle(statusOf(outcome))

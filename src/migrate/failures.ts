@@ -31,6 +31,22 @@ const TRANSIENT = /^(40001|40P01|08...|57P01|57P02|57P03|53300)$/
 
 /** Whether a namespace's failure may pass on retry; a SQL error in a migration will not. */
 export function isTransient(error: unknown): boolean {
-  const code = error instanceof NamespaceFailure ? error.sqlstate : (error as {code?: string})?.code
+  const code = sqlstateOf(error)
   return code !== undefined && (TRANSIENT.test(code) || /^E(CONNRESET|CONNREFUSED|PIPE|TIMEDOUT)$/.test(code))
+}
+
+function sqlstateOf(error: unknown): string | undefined {
+  return error instanceof NamespaceFailure ? error.sqlstate : (error as {code?: string})?.code
+}
+
+/**
+ * The server says it has too much to do, not that the migration is wrong: too many connections (53300), out of
+ * memory (53200), a lock not granted within lock_timeout (55P03), or a statement ended by statement_timeout
+ * (57014 — the same code as a cancel, which is fanout stopping it: told apart by the server's message).
+ * With --workers auto the engine then halves the limit.
+ */
+export function isOverload(error: unknown): boolean {
+  const code = sqlstateOf(error)
+  if (code === '53300' || code === '53200' || code === '55P03') return true
+  return code === '57014' && /statement timeout/.test((error as Error).message)
 }

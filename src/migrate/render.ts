@@ -1,6 +1,7 @@
 import {formatDuration} from '../cli/values.js'
 import type {Envelope} from '../report/envelope.js'
 import {renderTable} from '../report/table.js'
+import {workersNote} from '../report/workers.js'
 import type {NamespaceStatus, Repaired} from './inspect.js'
 import type {Migrated} from './migrate-namespace.js'
 import type {NamespaceResult} from './run-namespaces.js'
@@ -23,7 +24,7 @@ export function renderMigrate(report: Report<Migrated>, options: {dryRun: boolea
   const head = ['namespace', 'status', 'version', options.dryRun ? 'would apply' : 'applied', 'time', 'error']
   const applied = report.results.reduce((sum, result) => sum + ((options.dryRun ? result.pending : result.applied) ?? []).length, 0)
   const verb = options.dryRun ? 'would apply' : 'applied'
-  return join(rows.length > 0 ? renderTable(head, rows) : '', `${summaryLine(report)} · ${applied} migration${applied === 1 ? '' : 's'} ${verb}`, hidden(report, shown))
+  return join(rows.length > 0 ? renderTable(head, rows) : '', `${summaryLine(report)} · ${applied} migration${applied === 1 ? '' : 's'} ${verb}${workersNote(report)}`, hidden(report, shown))
 }
 
 /** A table of namespaces, or for a fleet the count at each version and then the exceptions. */

@@ -1,8 +1,8 @@
-import {forkJoin} from '../engine/index.js'
+import {forkJoin, markOverload} from '../engine/index.js'
 import type {ForkJoinOptions, Outcome} from '../engine/index.js'
 import {envelope, round, statusOf} from '../report/envelope.js'
 import type {Envelope, Result} from '../report/envelope.js'
-import {NamespaceFailure, NamespaceStopped, isTransient} from './failures.js'
+import {NamespaceFailure, NamespaceStopped, isOverload, isTransient} from './failures.js'
 
 /** A namespace's line in every migrate report: what the work returned, or where it stood when it failed. */
 export type NamespaceResult<V extends object> = Result & Partial<V> & {error?: NamespaceError}
@@ -13,7 +13,7 @@ export interface NamespaceError {
   message: string
 }
 
-export type RunOptions<V> = Pick<ForkJoinOptions<string, V>, 'workers' | 'mode' | 'waves' | 'rate' | 'retries' | 'signal' | 'onStart' | 'onSettle'>
+export type RunOptions<V> = Pick<ForkJoinOptions<string, V>, 'workers' | 'mode' | 'waves' | 'rate' | 'retries' | 'signal' | 'onLimit' | 'onStart' | 'onSettle'>
 
 /**
  * Runs `work` for each namespace on the engine and turns the outcomes into the shared envelope. Only failures
@@ -25,13 +25,20 @@ export async function runNamespaces<V extends object>(
   work: (namespace: string, signal: AbortSignal) => Promise<V>,
   options: RunOptions<V>,
 ): Promise<Envelope<NamespaceResult<V>>> {
-  const report = await forkJoin(namespaces, (namespace, ctx) => work(namespace, ctx.signal), {
+  const task = async (namespace: string, signal: AbortSignal) => {
+    try {
+      return await work(namespace, signal)
+    } catch (error) {
+      throw isOverload(error) ? markOverload(error as Error) : error
+    }
+  }
+  const report = await forkJoin(namespaces, (namespace, ctx) => task(namespace, ctx.signal), {
     ...options,
     shouldRetry: isTransient,
     backoff: {initialMs: 500},
   })
   const results = report.outcomes.map((outcome, index) => resultOf(namespaces[index]!, outcome))
-  return envelope(command, results, report.durationMs, options.signal?.aborted ?? false)
+  return envelope(command, results, report.durationMs, options.signal?.aborted ?? false, report.workers)
 }
 
 function resultOf<V extends object>(namespace: string, outcome: Outcome<V>): NamespaceResult<V> {

@@ -1,5 +1,7 @@
-import type {Outcome} from '../engine/index.js'
+import type {LimitReport, Outcome} from '../engine/index.js'
 import {ExitCode} from './exit-codes.js'
+import {autoWorkersReport} from './workers.js'
+import type {AutoWorkersReport} from './workers.js'
 
 export type ResultStatus = 'succeeded' | 'failed' | 'cancelled'
 
@@ -26,6 +28,8 @@ export interface Envelope<R extends Result> {
   /** Present and true when Ctrl-C stopped the run: the results are partial. */
   interrupted?: true
   summary: Summary
+  /** With --workers auto: where the limit went. */
+  workers?: AutoWorkersReport
   results: R[]
 }
 
@@ -35,7 +39,8 @@ export function statusOf(outcome: Outcome<unknown>): ResultStatus {
   return STATUS_OF[outcome.status]
 }
 
-export function envelope<R extends Result>(command: string, results: R[], durationMs: number, interrupted: boolean): Envelope<R> {
+/** `limit`: the engine report's `workers`, present with auto workers. */
+export function envelope<R extends Result>(command: string, results: R[], durationMs: number, interrupted: boolean, limit?: LimitReport): Envelope<R> {
   const summary: Summary = {total: results.length, succeeded: 0, failed: 0, cancelled: 0, durationMs: round(durationMs)}
   for (const result of results) summary[result.status]++
   return {
@@ -43,6 +48,7 @@ export function envelope<R extends Result>(command: string, results: R[], durati
     ok: summary.failed === 0 && summary.cancelled === 0 && !interrupted,
     ...(interrupted ? {interrupted: true as const} : {}),
     summary,
+    ...(limit ? {workers: autoWorkersReport(limit)} : {}),
     results,
   }
 }

@@ -26,9 +26,11 @@ export class Progress {
   private readonly timer: NodeJS.Timeout | undefined
   /** More to say on the line, read at each redraw (e.g. migrations applied so far). */
   detail: (() => string) | undefined
+  /** With --workers auto: the current limit, shown on the line. */
+  workers: number | undefined
 
   constructor(
-    private readonly label: string,
+    protected readonly label: string,
     private readonly total: number | undefined,
     mode: ProgressMode,
     stream: NodeJS.WriteStream = process.stderr,
@@ -61,6 +63,7 @@ export class Progress {
     const parts = [`${this.label}: ${this.done}${this.total === undefined ? '' : `/${this.total}`} done`]
     if (this.failed) parts.push(`${this.failed} failed`)
     if (this.cancelled) parts.push(`${this.cancelled} cancelled`)
+    if (this.workers !== undefined) parts.push(`workers ${this.workers}`)
     const detail = this.detail?.()
     if (detail) parts.push(detail)
     parts.push(`${perSecond.toFixed(perSecond < 10 ? 1 : 0)}/s`, formatDuration(elapsedMs))

@@ -17,13 +17,17 @@ export interface CliOptions {
   interruptWhen?: Promise<unknown> | ((stdout: string) => boolean)
   cwd?: string
   env?: NodeJS.ProcessEnv
+  /** Most open file descriptors the process may have (ulimit -n). */
+  fileLimit?: number
 }
 
 /** Runs the built `fanout` binary as a user would. */
 export function fanout(args: string[], options: CliOptions = {}): Promise<CliRun> {
   const started = performance.now()
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: options.cwd ?? ROOT, env: {...process.env, ...options.env}})
+    const argv = [process.execPath, BIN, ...args]
+    const [file, ...rest] = options.fileLimit === undefined ? argv : ['sh', '-c', `ulimit -n ${options.fileLimit} && exec "$0" "$@"`, ...argv]
+    const child = spawn(file!, rest, {cwd: options.cwd ?? ROOT, env: {...process.env, ...options.env}})
     let stdout = ''
     let stderr = ''
     const {interruptWhen} = options

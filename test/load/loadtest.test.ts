@@ -124,7 +124,8 @@ describe('fanout loadtest', () => {
     const parse = await loadtest([garbage, '-n', '10', '-w', '1'])
     expect(parse.report.errors.parse!.count).toBe(10)
     for (const run of [refused, reset, timeout, parse]) {
-      expect(run.code).toBe(0) // no threshold given: errors are reported, thresholds decide the exit code
+      expect(run.code).toBe(1) // not one request answered: no success, whatever the thresholds
+      expect(run.stderr).toMatch(/no request completed: \d+ of \d+ failed with (refused|reset|timeout|parse) errors/)
       reconciles(run.report)
     }
   })
@@ -155,11 +156,12 @@ describe('fanout loadtest', () => {
     const url = await serve((_request, response) => setTimeout(() => response.end('ok'), 2))
     const dir = await mkdtemp(join(tmpdir(), 'fanout-merge-'))
     const a = await loadtest([url, '-n', '1000', '-w', '4', '-o', join(dir, 'a.json')])
-    const b = await loadtest([`${url}/other`, '-n', '1500', '-w', '6', '-o', join(dir, 'b.json')])
+    const b = await loadtest([url, '-n', '1500', '-w', '6', '-o', join(dir, 'b.json')])
     const merged = await fanout(['loadtest', 'merge', join(dir, 'a.json'), join(dir, 'b.json'), '--json'])
     expect(merged.code).toBe(0)
     const report = parseJsonDocument(merged.stdout) as Report
-    expect((report as {command?: string}).command).toBe('loadtest merge')
+    expect((report as {command?: string; merged?: unknown}).command).toBe('loadtest') // the report of one run, marked merged
+    expect((report as {merged?: unknown}).merged).toMatchObject({shards: 2, of: 1})
     expect(report.summary).toMatchObject({requests: 2500, completed: 2500, errors: 0, inFlight: 0})
     expect(report.status).toEqual({200: 2500})
     const [low, high] = [a, b].map((run) => run.report.summary.latency.max).sort((x, y) => x - y)
@@ -168,7 +170,7 @@ describe('fanout loadtest', () => {
     expect(low).toBeLessThanOrEqual(high!)
     const foreign = await fanout(['loadtest', 'merge', join(dir, 'a.json'), fileURLToPath(new URL('../../package.json', import.meta.url))])
     expect(foreign.code).toBe(2)
-    expect(foreign.stderr).toMatch(/is not a loadtest result/)
+    expect(foreign.stderr).toMatch(/package\.json is not a fanout report with a run id and shard identity/)
   })
 
   it('Ctrl-C stops sending, prints the partial report and exits 130', async () => {

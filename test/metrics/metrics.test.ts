@@ -136,6 +136,15 @@ describe('metrics', () => {
       expect(pushed).toMatch(/fanout_run_success\{command="healthcheck",instance="[^"]+",job="ci_gate"\} 1/)
     })
 
+    it('shards of one Job push side by side, each under its own shard in the grouping key', async () => {
+      const urls = Array.from({length: 6}, (_, i) => `http://127.0.0.1:${backends.port}/health?i=${i}`)
+      const runs = await Promise.all([0, 1].map((index) => fanout(['healthcheck', ...urls, '--quiet', '--shard', `${index}/2`, '--pushgateway', gatewayUrl, '--push-job', 'sharded'])))
+      for (const run of runs) expect(run.code, run.stderr).toBe(0)
+      const pushed = await scrape(`${gatewayUrl}/metrics`)
+      const totals = [0, 1].map((shard) => Number(new RegExp(`fanout_tasks_total\\{command="healthcheck",instance="[^"]+",job="sharded",outcome="succeeded",shard="${shard}"\\} (\\d+)`).exec(pushed)?.[1]))
+      expect(totals[0]! + totals[1]!).toBe(6) // neither push replaced the other
+    })
+
     it('a second run replaces the group it pushed (PUT), and a job with a / goes in the @base64 form', async () => {
       const first = `http://127.0.0.1:${backends.port}/health`
       const second = `http://127.0.0.1:${backends.port}/health?second`

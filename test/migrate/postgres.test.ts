@@ -2,6 +2,7 @@ import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
+import pg from 'pg'
 import {describe, expect, it} from 'vitest'
 
 import {fanout} from '../helpers/cli.js'
@@ -72,4 +73,64 @@ describe('fanout migrate: bad input', () => {
     expect(result.stderr.trim()).toMatch(/^fanout migrate: --database: cannot connect to postgres:\/\/postgres@127\.0\.0\.1:1\/nowhere \(ECONNREFUSED/)
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
   })
+})
+
+describe('fanout migrate on PostgreSQL: overload signals for --workers auto', () => {
+  it('a statement timeout (57014) and a lock timeout (55P03) are overload: the limit halves; a SQL error is not', async () => {
+    const backend: Backend = await postgresBackend()
+    const slow = await mkdtemp(join(tmpdir(), 'fanout-overload-'))
+    const locked = await mkdtemp(join(tmpdir(), 'fanout-overload-'))
+    const broken = await mkdtemp(join(tmpdir(), 'fanout-overload-'))
+    try {
+      await writeFile(join(slow, 'V1__slow.sql'), 'SELECT pg_sleep(2);\n')
+      await writeFile(join(locked, 'V1__lock.sql'), "SET LOCAL lock_timeout = '50ms';\nLOCK TABLE public.busy IN ACCESS EXCLUSIVE MODE;\n")
+      await writeFile(join(broken, 'V1__typo.sql'), 'SELEC 1;\n')
+      const run = (dir: string, extra: string[] = []) =>
+        fanout(['migrate', '--database', backend.url, '--dir', dir, '-n', names('o', 3).join(','), '--create-namespaces', '-w', 'auto:1-8', '--keep-going', '--json', ...extra])
+      const limits = (stdout: string) => parseJsonDocument(stdout).workers.samples.map((sample: {limit: number}) => sample.limit)
+      const timedOut = await run(slow, ['--timeout', '100ms'])
+      expect(parseJsonDocument(timedOut.stdout).results[0].error).toMatchObject({code: '57014', message: expect.stringContaining('statement timeout')})
+      expect(limits(timedOut.stdout)).toEqual([8, 4])
+      // Another session holds the table: each namespace's LOCK waits 50 ms and gives up with 55P03.
+      await backend.query('CREATE TABLE public.busy ()')
+      const holder = new pg.Client(backend.url)
+      await holder.connect()
+      try {
+        await holder.query('BEGIN; LOCK TABLE public.busy IN ACCESS EXCLUSIVE MODE')
+        const waited = await run(locked)
+        expect(parseJsonDocument(waited.stdout).results[0].error).toMatchObject({code: '55P03'})
+        expect(limits(waited.stdout)).toEqual([8, 4])
+      } finally {
+        await holder.end()
+      }
+      const typo = await run(broken)
+      expect(parseJsonDocument(typo.stdout).results[0].error).toMatchObject({code: '42601'})
+      expect(limits(typo.stdout)).toEqual([8])
+    } finally {
+      await Promise.all([backend.close(), ...[slow, locked, broken].map((dir) => rm(dir, {recursive: true, force: true}))])
+    }
+  }, 120_000)
+
+  it('too many connections (53300) is overload: the limit halves, and retries get through on the connections there are', async () => {
+    const backend: Backend = await postgresBackend()
+    const role = `fanout_few_${process.pid}`
+    await backend.query(`CREATE ROLE ${role} LOGIN CONNECTION LIMIT 2`)
+    const db = new URL(backend.url).pathname.slice(1)
+    await backend.query(`GRANT ALL ON DATABASE ${db} TO ${role}`)
+    try {
+      const url = new URL(backend.url)
+      url.username = role
+      const run = await fanout(['migrate', '--database', url.toString(), '--dir', 'fixtures/migrations', '-n', names('c', 12).join(','), '--create-namespaces', '-w', 'auto:1-8', '--retries', '5', '--keep-going', '--json'])
+      const report = parseJsonDocument(run.stdout)
+      expect(report.summary, run.stderr).toMatchObject({succeeded: 12, failed: 0})
+      expect(report.results.some((result: {attempts: number}) => result.attempts > 1)).toBe(true)
+      expect(report.workers.samples[1].limit).toBe(4)
+      expect(report.workers.final).toBeLessThanOrEqual(4)
+    } finally {
+      await backend.close()
+      const admin = new pg.Client(process.env.FANOUT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
+      await admin.connect()
+      await admin.query(`DROP ROLE IF EXISTS ${role}`).finally(() => admin.end())
+    }
+  }, 120_000)
 })

@@ -29,6 +29,8 @@ const DNS_FAILURES = new Map([
   ['ENOTFOUND', 'does not resolve'],
   ['EAI_AGAIN', 'could not be resolved for now'],
 ])
+/** This process's, or the system's, file table is full: the checker is overloaded, whatever the backend. */
+const LOCAL_EXHAUSTION = new Set(['EMFILE', 'ENFILE'])
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'])
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ERR_SOCKET_CONNECTION_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
 // Node names certificate verification failures after OpenSSL's X509_V_ERR_* (CERT_HAS_EXPIRED, UNABLE_TO_VERIFY_LEAF_SIGNATURE…)
@@ -50,6 +52,9 @@ export function classify(error: unknown): ProbeError {
   if (failure.name === 'AbortError' && failure.cause !== undefined) return classify(failure.cause)
   if (error instanceof DatabaseError) {
     return {code: AUTH_SQLSTATES.has(code) ? 'auth' : 'protocol', message: `${oneLine(error.message)} (SQLSTATE ${code})`}
+  }
+  if (LOCAL_EXHAUSTION.has(code)) {
+    return {code: 'local', message: `the checker ran out of file descriptors (${code}): lower --workers or raise ulimit -n`, overload: true}
   }
   if (code === 'ECONNREFUSED') return {code: 'refused', message: `connection refused by ${refusers(failure).join(', ')}`}
   if (DNS_FAILURES.has(code)) return {code: 'dns', message: `${failure.hostname ?? 'the host name'} ${DNS_FAILURES.get(code)} (${code})`}

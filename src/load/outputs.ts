@@ -1,0 +1,62 @@
+import {readFile, stat} from 'node:fs/promises'
+import {dirname} from 'node:path'
+
+import {UsageError} from '../cli/errors.js'
+import {writeAtomically} from '../report/write-file.js'
+import {compare} from './compare.js'
+import {htmlReport} from './html/page.js'
+import type {LoadReport} from './report.js'
+
+/** `--report FILE.html`, `--compare BASELINE.json` and `--tolerance`, as loadtest and loadtest merge take them. */
+export interface OutputOptions {
+  report?: string
+  compare?: string
+  tolerance: number
+}
+
+export interface PreparedOutputs extends OutputOptions {
+  baseline?: LoadReport
+}
+
+/** A loadtest result file (`--output` or `--json`); anything else is a UsageError naming it (and the flag, if any). */
+export async function readLoadReport(file: string, flag?: string): Promise<LoadReport> {
+  const what = flag === undefined ? '' : `${flag}: `
+  let report: LoadReport
+  try {
+    report = JSON.parse(await readFile(file, 'utf8'))
+  } catch (error) {
+    throw new UsageError(`${what}cannot read "${file}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); give a file written by loadtest --output`)
+  }
+  if (!report?.command?.startsWith?.('loadtest') || typeof report.tally?.histograms?.latency !== 'string' || typeof report.summary?.latency !== 'object') {
+    throw new UsageError(`${what}"${file}" is not a loadtest result; give a file written by loadtest --output or --json`)
+  }
+  return report
+}
+
+/** Checked before any request: the baseline is read and is a loadtest result, the report's directory exists. */
+export async function prepareOutputs(options: OutputOptions): Promise<PreparedOutputs> {
+  if (options.report !== undefined) {
+    const directory = dirname(options.report)
+    const found = await stat(directory).catch(() => undefined)
+    if (!found?.isDirectory()) throw new UsageError(`--report: the directory of "${options.report}" does not exist; create it or give another path`)
+  }
+  const baseline = options.compare === undefined ? undefined : await readLoadReport(options.compare, '--compare')
+  return {...options, ...(baseline ? {baseline} : {})}
+}
+
+/** After the run: the comparison (a regression makes the run fail, as a breached threshold does) and the HTML page. */
+export async function finishOutputs(report: LoadReport, prepared: PreparedOutputs): Promise<LoadReport> {
+  if (prepared.baseline) {
+    report.comparison = compare(report, prepared.baseline, prepared.compare!, prepared.tolerance)
+    if (report.comparison.regressed) report.ok = false
+  }
+  if (prepared.report !== undefined) await writeAtomically(prepared.report, await htmlReport(report, {baseline: prepared.baseline, comparison: report.comparison}))
+  return report
+}
+
+/** `--tolerance 5%` (or `5`): a fraction. */
+export function parseTolerance(input: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(input)
+  if (!match) throw new UsageError(`--tolerance expects a percentage like 5% or 2.5%; got "${input}"`)
+  return Number(match[1]) / 100
+}
