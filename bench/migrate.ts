@@ -3,9 +3,11 @@
  * contender on a fresh database: fanout at --workers 1, 4 and 16 (and --transaction namespace); the floor, a
  * minimal hand-written loop (pg pool of 16; per schema: create it, advisory lock, history table, each migration in
  * its own transaction with SET LOCAL search_path); and the usual alternative, node-pg-migrate's CLI run once per
- * schema, timed on a sample and extrapolated. Then peak RSS at 10,000 namespaces against 1,000. The floor,
+ * schema, timed on a sample and extrapolated. Then peak RSS at 10,000 namespaces against 1,000, and on those
+ * 10,000 `migrate status` against one SELECT over every history table (a UNION ALL sent by a client: the least any
+ * status can cost); and three `fanout migrate` runs at once on 1,000 namespaces against one run alone. The floor,
  * --workers 16 and node-pg-migrate run three times each, in turns after a warm-up, and the best run counts.
- * MIGRATE_BENCH_NAMESPACES, MIGRATE_BENCH_SAMPLE, MIGRATE_BENCH_RSS=0 shorten it.
+ * MIGRATE_BENCH_NAMESPACES and MIGRATE_BENCH_SAMPLE shorten it.
  */
 import {spawn} from 'node:child_process'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
@@ -28,7 +30,7 @@ const MIGRATIONS = fileURLToPath(new URL('../../fixtures/migrations', import.met
 const NODE_PG_MIGRATE = fileURLToPath(new URL('../../node_modules/node-pg-migrate/bin/node-pg-migrate.js', import.meta.url))
 
 const work = await mkdtemp(join(tmpdir(), 'fanout-bench-migrate-'))
-const migrations = await loadMigrations(MIGRATIONS)
+const migrations = await loadMigrations(MIGRATIONS, {placeholders: {}})
 const admin = new pg.Client(SERVER)
 await admin.connect()
 
@@ -54,16 +56,48 @@ async function withDatabase<T>(run: (url: string) => Promise<T>): Promise<T> {
   }
 }
 
-async function fanout(count: number, extra: string[]) {
+async function namespacesFile(count: number): Promise<string> {
   const file = join(work, `namespaces-${count}.txt`)
   await writeFile(file, `${names(count).join('\n')}\n`)
+  return file
+}
+
+/** `runs` fanout migrate processes at once on one fresh database; between them every migration applied once. */
+async function fanout<T = undefined>(count: number, extra: string[], options: {runs?: number; then?: (url: string, file: string) => Promise<T>} = {}) {
+  const file = await namespacesFile(count)
   return withDatabase(async (url) => {
-    const run = await runFanout(['migrate', '--database', url, '--dir', MIGRATIONS, '--namespaces-file', file, '--create-namespaces', '--json', '--quiet', ...extra])
-    const report = JSON.parse(run.stdout)
-    const applied = report.results.reduce((sum: number, line: {applied: string[]}) => sum + line.applied.length, 0)
-    if (run.code !== 0 || applied !== count * migrations.length) throw new Error(`fanout migrate ${extra.join(' ')}: exit ${run.code}, ${applied} applied`)
-    return {ms: report.summary.durationMs as number, peakRssMb: run.peakRssMb}
+    const args = ['migrate', '--database', url, '--dir', MIGRATIONS, '--namespaces-file', file, '--create-namespaces', '--json', '--quiet', ...extra]
+    const started = performance.now()
+    const runs = await Promise.all(Array.from({length: options.runs ?? 1}, () => runFanout(args)))
+    const wallMs = performance.now() - started
+    const reports = runs.map((run) => JSON.parse(run.stdout))
+    const applied = reports.flatMap((report) => report.results).reduce((sum: number, line: {applied: string[]}) => sum + line.applied.length, 0)
+    const failed = runs.find((run) => run.code !== 0)
+    if (failed || applied !== count * migrations.length) throw new Error(`fanout migrate ${extra.join(' ')}: exit ${failed?.code ?? 0}, ${applied} applied`)
+    const ms = Math.max(...reports.map((report) => report.summary.durationMs as number))
+    const then = options.then ? await options.then(url, file) : undefined
+    return {ms, wallMs, peakRssMb: Math.max(...runs.map((run) => run.peakRssMb)), then}
   })
+}
+
+/** `migrate status` on every namespace of the database, and the one SELECT over all their history tables. */
+async function statusAgainstSelect(url: string, file: string, count: number) {
+  const run = await runFanout(['migrate', 'status', '--database', url, '--dir', MIGRATIONS, '--namespaces-file', file, '--json', '--quiet'])
+  if (run.code !== 0) throw new Error(`fanout migrate status: exit ${run.code}`)
+  const status = JSON.parse(run.stdout)
+  if (status.results.length !== count) throw new Error(`fanout migrate status: ${status.results.length} namespaces of ${count}`)
+  const client = new pg.Client(url)
+  await client.connect()
+  try {
+    const union = names(count).map((namespace) => `SELECT version, checksum, success FROM "${namespace}".fanout_schema_history`).join(' UNION ALL ')
+    const started = performance.now()
+    const {rowCount} = await client.query(union)
+    const selectMs = performance.now() - started
+    if (rowCount !== count * migrations.length) throw new Error(`the SELECT read ${rowCount} rows`)
+    return {statusMs: status.summary.durationMs as number, statusWallMs: run.wallMs, selectMs}
+  } finally {
+    await client.end()
+  }
 }
 
 /** The floor: what any tool must do per schema, with nothing else. */
@@ -151,11 +185,15 @@ try {
     [`--workers 16 at least 50x faster than the node-pg-migrate loop: ${(alternative.ms / w16.ms).toFixed(0)}x`, alternative.ms / w16.ms >= 50],
     [`--workers 16 within 1.15x of the floor: ${(w16.ms / floorRun.ms).toFixed(2)}x`, w16.ms <= 1.15 * floorRun.ms],
   ]
-  if (process.env.MIGRATE_BENCH_RSS !== '0') {
-    const big = await fanout(COUNT * 10, ['--workers', '16'])
-    console.log(`${COUNT * 10} namespaces at --workers 16: ${seconds(big.ms)}, peak RSS ${big.peakRssMb.toFixed(0)} MB (vs ${w16.peakRssMb.toFixed(0)} MB at ${COUNT})`)
-    checks.push([`peak RSS at ${COUNT * 10} namespaces within 1.5x of ${COUNT}: ${(big.peakRssMb / w16.peakRssMb).toFixed(2)}x`, big.peakRssMb <= 1.5 * w16.peakRssMb])
-  }
+  const big = await fanout(COUNT * 10, ['--workers', '16'], {then: (url, file) => statusAgainstSelect(url, file, COUNT * 10)})
+  console.log(`${COUNT * 10} namespaces at --workers 16: ${seconds(big.ms)}, peak RSS ${big.peakRssMb.toFixed(0)} MB (vs ${w16.peakRssMb.toFixed(0)} MB at ${COUNT})`)
+  checks.push([`peak RSS at ${COUNT * 10} namespaces within 1.5x of ${COUNT}: ${(big.peakRssMb / w16.peakRssMb).toFixed(2)}x`, big.peakRssMb <= 1.5 * w16.peakRssMb])
+  const {statusMs, statusWallMs, selectMs} = big.then!
+  console.log(`migrate status on ${COUNT * 10} namespaces: ${seconds(statusMs)} (${seconds(statusWallMs)} with the process start); one SELECT over every history table: ${seconds(selectMs)}`)
+  checks.push([`migrate status on ${COUNT * 10} namespaces within 3x of one SELECT over every history table: ${(statusMs / selectMs).toFixed(2)}x`, statusMs <= 3 * selectMs])
+  const together = await fanout(COUNT, ['--workers', '16'], {runs: 3})
+  console.log(`3 fanout migrate runs at once on ${COUNT} namespaces: ${seconds(together.wallMs)} wall, the slowest run ${seconds(together.ms)} (one run alone: ${seconds(w16.ms)})`)
+  checks.push([`3 runs at once within 1.3x of one run alone: ${(together.ms / w16.ms).toFixed(2)}x`, together.ms <= 1.3 * w16.ms])
   for (const [text, ok] of checks) console.log(`${ok ? 'PASS' : 'MISS'}  ${text}`)
 } finally {
   for (const name of databases) await admin.query(`DROP DATABASE ${name} WITH (FORCE)`)

@@ -7,6 +7,15 @@ process.env.UV_THREADPOOL_SIZE ??= '64'
 // it records for each connection it closes (thousands in a healthcheck run).
 if (!process.env.DEBUG) Error.stackTraceLimit = 0
 
+// `fanout --version` answers before oclif loads (importing @oclif/core alone costs more than a bare node start), in
+// oclif's own words: bin/version platform-arch node-version.
+if (process.argv.length === 3 && process.argv[2] === '--version') {
+  const {readFileSync} = await import('node:fs')
+  const {version} = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+  process.stdout.write(`fanout/${version} ${process.platform}-${process.arch} node-${process.version}\n`)
+  process.exit(0)
+}
+
 const {execute, settings} = await import('@oclif/core')
 
 // The compiled CLI runs compiled commands whatever NODE_ENV says (oclif would look for TypeScript under test/development).

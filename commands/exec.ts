@@ -55,6 +55,7 @@ export default class Exec extends FanoutCommand {
     'retry-after-from-stderr': Flags.boolean({
       summary: 'A failed command\'s "Retry-After: N" line on stderr (seconds) pauses every start that long and marks overload.',
     }),
+    all: Flags.boolean({summary: 'List every target in the report, not only the failures, when there are more than 50.'}),
     ...shardFlags,
     ...outputFlags,
     ...metricsFlags,
@@ -111,7 +112,7 @@ export default class Exec extends FanoutCommand {
     progress.stop()
     const results = report.outcomes.map((outcome, index) => execResult(targets[index]!, outcome))
     const envelope = stamped(execEnvelope(results, report.durationMs, this.interrupted, report.workers), sharding.runId, stamp)
-    this.report(flags.json ? JSON.stringify(envelope) : [renderExecReport(envelope), describeShard(stamp, targets.length)].filter(Boolean).join('\n'))
+    this.report(flags.json ? JSON.stringify(envelope) : [renderExecReport(envelope, {all: flags.all}), describeShard(stamp, targets.length)].filter(Boolean).join('\n'))
     metrics?.engine.end(report.durationMs, envelope.ok)
     this.finish(exitCodeOf(envelope))
     await this.closeMetrics(metrics)

@@ -15,7 +15,6 @@ import {changes} from '../src/health/changes.js'
 import {DEFAULT_RDAP_URL} from '../src/health/rdap.js'
 import {Schedule, withCarriedOver} from '../src/health/schedule.js'
 import {renderJunit} from '../src/health/junit.js'
-import {ProbeMetrics, labelNames, renderPrometheus} from '../src/health/prometheus.js'
 import {renderHealth} from '../src/health/render.js'
 import {ResponseTimes, renderHtml} from '../src/health/html.js'
 import type {HealthResult} from '../src/health/result.js'
@@ -120,7 +119,9 @@ export default class Healthcheck extends FanoutCommand {
     }
     const live = format === 'table' && !flags.output && process.stdout.isTTY && flags.watch !== undefined
     const metrics = await this.openMetrics(flags, sharding.spec)
-    const probes = metrics && new ProbeMetrics(metrics.registry, labelNames(checks))
+    // prom-client (under these modules) is loaded only when a metrics flag or --format prometheus asks for it.
+    const prometheus = metrics && (await import('../src/health/prometheus.js'))
+    const probes = metrics && prometheus && new prometheus.ProbeMetrics(metrics.registry, prometheus.labelNames(checks))
     const schedule = new Schedule(checks, flags.watch ?? 0)
     // The status page's sparklines: response times of recent rounds, bounded per check.
     const times = format === 'html' ? new ResponseTimes() : undefined
@@ -201,7 +202,7 @@ export default class Healthcheck extends FanoutCommand {
     let text: string
     if (options.format === 'json') text = JSON.stringify(report)
     else if (options.format === 'junit') text = renderJunit(report)
-    else if (options.format === 'prometheus') text = (await renderPrometheus(report)).trimEnd()
+    else if (options.format === 'prometheus') text = (await (await import('../src/health/prometheus.js')).renderPrometheus(report)).trimEnd()
     // Under --watch the page reloads itself as often as it is rewritten.
     else if (options.format === 'html') text = renderHtml(report, {times: options.times, refreshSeconds: options.watchMs === undefined ? undefined : Math.max(1, Math.round(options.watchMs / 1000))})
     else if (previous && !options.live && !options.output) text = changes(previous, report).join('\n')

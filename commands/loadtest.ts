@@ -6,11 +6,10 @@ import {FanoutCommand} from '../src/cli/command.js'
 import {UsageError} from '../src/cli/errors.js'
 import {count, duration, fixedWorkers, metricsFlags, outputFlags, positiveCount} from '../src/cli/flags.js'
 import {LoadProgress} from '../src/load/load-progress.js'
-import {LoadMetrics} from '../src/load/metrics.js'
 import {renderLoad} from '../src/load/render.js'
 import {checkDescriptors} from '../src/load/descriptors.js'
 import {protocolPlan} from '../src/load/protocol.js'
-import {finishOutputs, parseTolerance, prepareOutputs} from '../src/load/outputs.js'
+import {compareWith, parseTolerance, prepareOutputs, reportPage} from '../src/load/outputs.js'
 import {loadReport, nothingCompleted} from '../src/load/report.js'
 import {buildRequests, checkHeaders, readTargets} from '../src/load/requests.js'
 import {parseThreshold} from '../src/load/thresholds.js'
@@ -116,8 +115,16 @@ export default class Loadtest extends FanoutCommand {
     const outputs = await prepareOutputs(flags)
 
     const metrics = await this.openMetrics(flags, sharding.spec)
-    const load = metrics && new LoadMetrics(metrics.registry)
-    metrics?.engine.begin(workers)
+    // prom-client (under these modules) is loaded only when a metrics flag is given.
+    const load = metrics && new (await import('../src/load/metrics.js')).LoadMetrics(metrics.registry)
+    // The shared fanout_tasks_* series count requests here: each request is loadtest's task.
+    const tasks = (snapshot: {completed: number; errors: number; inFlight: number}) => ({
+      succeeded: snapshot.completed,
+      failed: snapshot.errors,
+      inFlight: snapshot.inFlight,
+      queued: plan.requestCount === undefined ? 0 : Math.max(0, plan.requestCount - snapshot.completed - snapshot.errors - snapshot.inFlight),
+    })
+    metrics?.engine.begin(plan.requestCount ?? 0)
     const progress = new LoadProgress(sharding.label('loadtest'), undefined, progressMode(flags.quiet))
     progress.totalMs = durationMs
     let tally
@@ -127,20 +134,23 @@ export default class Loadtest extends FanoutCommand {
         onTick: (snapshot) => {
           progress.update(snapshot)
           load?.tick(snapshot)
+          metrics?.engine.sync(tasks(snapshot))
         },
       })
     } finally {
       progress.stop()
     }
     const config = {urls: requests.map((request) => maskUrl(request.url)), workers, threads: flags.threads, ...(rate ? {rate} : {}), pipelining: flags.pipelining}
-    const report = stamped(await finishOutputs(loadReport('loadtest', tally, config, thresholds, this.interrupted), outputs), sharding.runId, stamp)
+    const report = stamped(compareWith(loadReport('loadtest', tally, config, thresholds, this.interrupted), outputs), sharding.runId, stamp)
     load?.end(tally)
+    metrics?.engine.sync({...tasks({completed: tally.completed, errors: report.summary.errors, inFlight: 0}), queued: 0})
     metrics?.engine.end(report.summary.durationMs, report.ok)
     this.report(flags.json ? JSON.stringify(report) : [renderLoad(report), describeShard(stamp, undefined)].filter(Boolean).join('\n'))
     const nothing = this.interrupted ? undefined : nothingCompleted(tally)
     if (nothing) process.stderr.write(`fanout loadtest: ${nothing}\n`)
     this.finish(this.interrupted ? ExitCode.interrupted : report.ok ? ExitCode.ok : ExitCode.failed)
     if (flags.output !== undefined) await this.writeOutput('--output', flags.output, `${JSON.stringify(report)}\n`)
+    if (flags.report !== undefined) await this.writeOutput('--report', flags.report, await reportPage(report, outputs))
     await this.closeMetrics(metrics)
   }
 }

@@ -13,7 +13,7 @@ import {renderPrometheus} from '../src/health/prometheus.js'
 import {renderHealth} from '../src/health/render.js'
 import type {HealthResult} from '../src/health/result.js'
 import {checkLoadDocument, loadMergeRules, mergeLoadDocuments} from '../src/load/merge.js'
-import {finishOutputs, prepareOutputs} from '../src/load/outputs.js'
+import {compareWith, prepareOutputs, reportPage} from '../src/load/outputs.js'
 import type {PreparedOutputs} from '../src/load/outputs.js'
 import type {LoadDocument} from '../src/load/merge.js'
 import {renderLoad} from '../src/load/render.js'
@@ -43,6 +43,8 @@ interface MergedRun {
   document: object
   text: (format: Format) => Promise<string>
   exitCode: ExitCode
+  /** loadtest: the --report page, written after the report is printed. */
+  page?: () => Promise<string>
 }
 
 export default class Merge extends FanoutCommand {
@@ -99,6 +101,7 @@ export default class Merge extends FanoutCommand {
     // A merged report that cannot be written to --output goes to stdout rather than nowhere.
     const written = flags.output !== undefined && (await this.writeOutput('--output', flags.output, `${format === 'table' ? JSON.stringify(run.document) : text}\n`))
     if (!written || format === 'table') this.report(text)
+    if (flags.report !== undefined && run.page) await this.writeOutput('--report', flags.report, await run.page())
   }
 
   private async merge(
@@ -112,13 +115,14 @@ export default class Merge extends FanoutCommand {
       for (const {name, document} of loads) checkLoadDocument(document, name)
       const checked = checkShards(loads, loadMergeRules, options)
       // --report draws the merged run, --compare judges it against a baseline, as loadtest does a run.
-      const report = await finishOutputs(mergeLoadDocuments(checked.documents.map((named) => named.document), settings.thresholds), settings.outputs!)
+      const report = compareWith(mergeLoadDocuments(checked.documents.map((named) => named.document), settings.thresholds), settings.outputs!)
       const first = checked.documents[0]!.document.shard
       const document = this.document(report, {...first, index: 0, count: 1}, checked)
       return {
         document,
         text: async (format) => (format === 'json' ? JSON.stringify(document) : [heading(checked, first, undefined), renderLoad(report)].join('\n')),
         exitCode: report.interrupted ? ExitCode.interrupted : report.ok ? ExitCode.ok : ExitCode.failed,
+        page: () => reportPage(report, settings.outputs!),
       }
     }
     if (command === 'exec') {

@@ -4,8 +4,8 @@ import {UsageError} from '../src/cli/errors.js'
 import {count, duration, engineFlags, followLimit, metricsFlags, modeOf, workersFlag} from '../src/cli/flags.js'
 import {parseCount} from '../src/cli/values.js'
 import {NamespacesCommand, namespaceFlags} from '../src/migrate/command.js'
+import {versionOf} from '../src/migrate/baseline.js'
 import {migrateNamespace} from '../src/migrate/migrate-namespace.js'
-import {MigrateMetrics} from '../src/migrate/metrics.js'
 import {parseVersion} from '../src/migrate/migration-files.js'
 import {renderMigrate} from '../src/migrate/render.js'
 import {shardFlags, shardSpecOf} from '../src/shard/flags.js'
@@ -30,8 +30,9 @@ export default class Migrate extends NamespacesCommand {
   static override summary = 'Apply versioned SQL migrations across many namespaces (PostgreSQL schemas) at once.'
 
   static override description = [
-    'Files are V<version>__<description>.sql (Flyway naming; 1.2 < 1.10), applied in version order to each namespace, with ${namespace} replaced by its name. Each migration runs in its own transaction with SET LOCAL search_path to the namespace, and commits together with its row in <namespace>.fanout_schema_history — a failed one leaves the namespace at its last good version, never half-applied. A file whose first line is "-- fanout:no-transaction" runs outside a transaction (CREATE INDEX CONCURRENTLY; one such statement a file); if it fails it is recorded and blocks the namespace until fanout migrate repair.',
-    'Namespaces are worked on in parallel (--workers), each under its own advisory lock: two runs on one database never apply a migration twice. --fail-fast (default): the first failure cancels namespaces not started; those in flight finish their current migration and stop. --keep-going: every other namespace goes on. Re-running resumes each namespace where it stopped.',
+    'Files are V<version>__<description>.sql (Flyway naming; 1.2 < 1.10), applied in version order to each namespace, with ${namespace} (and --placeholder values) filled in safely for where each stands. Each migration runs in its own transaction with SET LOCAL search_path to the namespace, and commits together with its row in <namespace>.fanout_schema_history — a failed one leaves the namespace at its last good version, never half-applied. A file holding a statement PostgreSQL refuses in a transaction (CREATE INDEX CONCURRENTLY, VACUUM…, read from the parsed SQL), or whose first line is "-- fanout:no-transaction", runs outside one, statement by statement; if it fails it is recorded and blocks the namespace until fanout migrate repair.',
+    'Repeatable R__ files run after the versioned ones, again whenever they change. --history-table flyway_schema_history continues a table Flyway keeps; --baseline-on-migrate baselines namespaces that have objects but no history (see fanout migrate baseline).',
+    'Namespaces are worked on in parallel (--workers), each under its own advisory lock (polled, so that runs at once never deadlock on CREATE INDEX CONCURRENTLY): two or three runs on one database never apply a migration twice. --fail-fast (default): the first failure cancels namespaces not started; those in flight finish their current migration and stop. --keep-going: every other namespace goes on. Re-running resumes each namespace where it stopped.',
     'The database is PostgreSQL (--database postgres://…) or, with no --database, PGlite kept in ./.fanout/pglite: no server needed.',
     'Exit codes: 0 every namespace migrated; 1 some failed or were cancelled; 2 bad usage, files, database or selection (nothing ran); 3 internal error; 130 interrupted.',
   ].join('\n\n')
@@ -59,6 +60,8 @@ export default class Migrate extends NamespacesCommand {
       default: 'migration',
       summary: 'migration: each commits on its own. namespace: all of a namespace\'s pending migrations in one transaction (all or nothing; not with no-transaction files).',
     }),
+    'baseline-on-migrate': Flags.boolean({summary: 'Baseline namespaces that have objects but no history table before migrating them (see fanout migrate baseline).'}),
+    'baseline-version': Flags.string({helpValue: '<version>', summary: 'The version --baseline-on-migrate records (default 1, as Flyway): migrations up to it are never applied there.', dependsOn: ['baseline-on-migrate']}),
     // Only migrate changes the fleet; status, validate and repair take no metrics flags.
     ...metricsFlags,
     'metrics-per-namespace': Flags.boolean({summary: 'Label metrics by namespace (one series each; mind the cardinality).'}),
@@ -68,22 +71,28 @@ export default class Migrate extends NamespacesCommand {
   async run(): Promise<void> {
     const {flags} = await this.parse(Migrate)
     const target = flags.target === undefined ? undefined : parseVersion(flags.target)
+    const baselineVersion = flags['baseline-on-migrate'] ? versionOf('--baseline-version', flags['baseline-version'] ?? '1') : undefined
     const sharding = new Sharding(shardSpecOf(flags))
     const prepared = await this.prepare(flags)
-    const {migrations} = prepared
+    const {migrations, history} = prepared
     // By name, so that a shard resumed after a crash finds the namespaces it had, whatever the others did meanwhile.
     const {items: namespaces, stamp} = sharding.take(prepared.namespaces, (namespace) => namespace, migrations.map((migration) => `${migration.script} ${migration.checksum}`))
     const transaction = flags.transaction as 'migration' | 'namespace'
     const outside = migrations.find((migration) => !migration.transactional)
     if (transaction === 'namespace' && outside) {
-      throw new UsageError(`--transaction namespace cannot include ${outside.script} (-- fanout:no-transaction); use --transaction migration`)
+      const why = outside.statements.find((statement) => statement.outside)
+      const reason = why ? `${why.outside} at line ${why.line}` : '-- fanout:no-transaction'
+      throw new UsageError(`--transaction namespace cannot include ${outside.script} (${reason}: it runs outside a transaction); use --transaction migration`)
     }
     const metrics = await this.openMetrics(flags, sharding.spec)
-    const migrateMetrics = metrics && new MigrateMetrics(metrics.registry, flags['metrics-per-namespace'])
+    // prom-client (under these modules) is loaded only when a metrics flag is given.
+    const migrateMetrics = metrics && new (await import('../src/migrate/metrics.js')).MigrateMetrics(metrics.registry, flags['metrics-per-namespace'])
     let applied = 0
     const db = this.db!
     const options = {
       migrations,
+      history,
+      baselineOnMigrate: baselineVersion,
       target,
       create: flags['create-namespaces'],
       dryRun: flags['dry-run'],

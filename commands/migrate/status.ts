@@ -1,4 +1,5 @@
 import {NamespacesCommand, namespaceFlags} from '../../src/migrate/command.js'
+import {HistoryReader} from '../../src/migrate/history-reader.js'
 import {inspectNamespace} from '../../src/migrate/inspect.js'
 import {renderStatus} from '../../src/migrate/render.js'
 
@@ -19,9 +20,9 @@ export default class MigrateStatus extends NamespacesCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(MigrateStatus)
-    const {migrations, namespaces} = await this.prepare(flags, 'managed')
-    const db = this.db!
-    const report = await this.across(namespaces, (namespace) => inspectNamespace(db, namespace, migrations), {workers: flags.workers, mode: 'settle', quiet: flags.quiet})
+    const {migrations, history, namespaces} = await this.prepare(flags, 'managed')
+    const reader = new HistoryReader(this.db!, namespaces, history)
+    const report = await this.across(namespaces, (namespace) => inspectNamespace(reader, namespace, migrations), {workers: flags.workers, mode: 'settle', quiet: flags.quiet})
     this.conclude(report, flags.json, () => renderStatus(report, {all: flags.all}), report.summary.failed > 0)
   }
 }

@@ -1,6 +1,7 @@
 import {Command, Errors, Flags} from '@oclif/core'
 
-import {DeliveryFailed, MetricsSession, metricsOptions} from '../metrics/session.js'
+import {DeliveryFailed, metricsOptions, wantsMetrics} from '../metrics/options.js'
+import type {MetricsSession} from '../metrics/session.js'
 import {ExitCode} from '../report/exit-codes.js'
 import {maskCredentials} from '../report/mask.js'
 import {WriteFailed, writeAtomically} from '../report/write-file.js'
@@ -91,7 +92,10 @@ export abstract class FanoutCommand extends Command {
    */
   protected async openMetrics(flags: Parameters<typeof metricsOptions>[0], shard?: {index: number; count: number}): Promise<MetricsSession | undefined> {
     const groupings = shard && shard.count > 1 ? {shard: String(shard.index)} : undefined
-    const metrics = await MetricsSession.open(this.commandName, {...metricsOptions(flags), groupings})
+    const options = {...metricsOptions(flags), groupings}
+    if (!wantsMetrics(options)) return undefined
+    const {MetricsSession} = await import('../metrics/session.js')
+    const metrics = await MetricsSession.open(this.commandName, options)
     if (metrics?.address) process.stderr.write(`fanout ${this.commandName}: serving http://${metrics.address}/metrics\n`)
     return metrics
   }

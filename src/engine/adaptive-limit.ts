@@ -4,8 +4,8 @@
  *
  * The reasoning, in the order the limit uses it:
  *
- * - Measure in windows of completions, not of time: a window closes once about one task per slot has completed
- *   (at least MIN_WINDOW), so each holds one full turn of the pool whatever the tasks' latency. Throughput X is
+ * - Measure in windows of completions, not of time: a window closes once about two tasks per slot have completed
+ *   (at least MIN_WINDOW), so each holds two full turns of the pool whatever the tasks' latency. Throughput X is
  *   completions over the window's time; the mean number in flight L is the time-integral of in-flight over it; by
  *   Little's law (L = X·R) the mean time a task spends in flight is R = L / X.
  * - Little's law tells a queue from real work. The lowest R seen (rMin) is what a task costs when nothing waits;
@@ -15,10 +15,15 @@
  * - Otherwise it seeks throughput, as the .NET thread pool's hill climbing does: it moves the limit up, discards
  *   the window that straddles the move (tasks started under the old limit), and keeps the move only if the next
  *   window's throughput beat the one before by more than the noise. The noise is measured, as the drift between
- *   windows at one limit, and a move is made large enough to stand out of it. A kept move doubles the next step
- *   (slow start: a run far below its best limit gets there in a few windows); a move that gave nothing is undone,
+ *   windows at one limit, and a move is made large enough to stand out of it. Until a move fails, a queue shows
+ *   or overload comes, each move doubles the limit and is judged on the window it straddles (slow start, as TCP's:
+ *   a run far below its best limit gets there in a few windows); after that a kept move doubles the next step,
+ *   and a move that gave nothing is undone,
  *   the step falls back to one, and the next try waits twice as many windows as the last (up to MAX_COOLDOWN), so
- *   a settled limit stays still but a service that grew faster is still found.
+ *   a settled limit stays still but a service that grew faster is still found. After a try up that gave nothing
+ *   the next goes down (a run that started above its best limit never saw the service unqueued, so rMin alone
+ *   cannot tell it), and is kept only if it lost less than half of what working slots would have cost; after a
+ *   kept move down the next goes up again, so a cut kept on a noisy window is undone by what it cost.
  * - Overload is stronger evidence than any throughput figure: a task error the domain marks as overload (too many
  *   connections, 503, EMFILE…) halves the limit at once, as TCP halves its window on loss, and the limit just below
  *   the one that overloaded becomes a ceiling for the next CEILING_WINDOWS windows, so that probing does not knock
@@ -74,7 +79,7 @@ const MAX_COOLDOWN = 8
 /** How many windows the limit below an overload stays a ceiling. */
 const CEILING_WINDOWS = 50
 /** Most samples kept of the limit's path. */
-export const MAX_SAMPLES = 256
+const MAX_SAMPLES = 256
 
 export class AdaptiveLimit {
   readonly min: number
@@ -99,6 +104,8 @@ export class AdaptiveLimit {
   private noise = 0.05
   private trial: {from: number; throughput: number} | undefined = undefined
   private step = 1
+  /** Slow start: until a move fails, a queue shows or overload comes, each try doubles the limit. */
+  private growing = true
   /** Which way the next try goes when no queue says where to cut. */
   private probe: 1 | -1 = 1
   private cooldown = 0
@@ -163,6 +170,7 @@ export class AdaptiveLimit {
     const {trial} = this
     this.trial = undefined
     this.echoes = this.inFlight
+    this.growing = false
     if (trial && this.current > trial.from) {
       // A try upwards met overload: the try failed, and the limit it started from had none in a whole window.
       this.fruitless++
@@ -235,6 +243,8 @@ export class AdaptiveLimit {
           this.step *= 2
           this.fruitless = 0
         } else {
+          // The next try goes back up: a cut kept on a noisy window is then undone by the throughput it cost.
+          this.probe = 1
           this.step = 1
         }
         return
@@ -244,6 +254,7 @@ export class AdaptiveLimit {
       // move down can show that fewer in flight do as much.
       this.probe = up ? -1 : 1
       this.step = 1
+      this.growing = false
       this.fruitless++
       this.cooldown = Math.min(MAX_COOLDOWN, 2 ** this.fruitless)
       this.move(trial.from, at)
@@ -259,6 +270,7 @@ export class AdaptiveLimit {
     if (this.queued > 0) {
       if (this.queued < 2 || this.current === this.min) return
       this.queued = 0
+      this.growing = false
       const working = throughput * this.rMin
       const cut = Math.max(this.min, Math.min(this.current - 1, Math.ceil(working * (1 + CUT_MARGIN))))
       this.tryMove(cut, throughput, at)
@@ -276,15 +288,17 @@ export class AdaptiveLimit {
       this.tryMove(Math.max(this.min, this.current - least), this.baseline, at)
       return
     }
-    const to = Math.min(this.max, this.ceiling - 1, this.current + Math.max(this.step, least))
+    const to = Math.min(this.max, this.ceiling - 1, this.growing ? 2 * this.current : this.current + Math.max(this.step, least))
     if (to > this.current) this.tryMove(to, this.baseline, at)
   }
 
   /** Moves the limit on trial, to be judged against `throughput` (a cut: the window that showed the queue, which may be news). */
   private tryMove(to: number, throughput: number, at: number): void {
     this.trial = {from: this.current, throughput}
+    // In slow start the window straddling a doubling is judged at once: half of it at the new limit still shows
+    // a real gain, and a run far below its best limit gets there in half the windows.
+    this.warmingUp = !(this.growing && to > this.current)
     this.move(to, at)
-    this.warmingUp = true
   }
 
   private move(to: number, at: number): void {

@@ -1,7 +1,7 @@
 import {setMaxListeners} from 'node:events'
 import {performance} from 'node:perf_hooks'
 
-import PQueue from 'p-queue'
+import type PQueue from 'p-queue'
 
 import {AdaptiveLimit} from './adaptive-limit.js'
 import {abortableSleep, backoffDelay} from './backoff.js'
@@ -26,7 +26,9 @@ export async function forkJoin<T, R>(
   task: Task<T, R>,
   options: ForkJoinOptions<T, R>,
 ): Promise<Report<R> | Summary> {
-  return new Run(items, task, options).execute()
+  // p-queue paces --rate; loaded only for a run that has one, so that a CLI without --rate never parses it.
+  const queue = options.rate ? new (await import('p-queue')).default({interval: options.rate.intervalMs, intervalCap: options.rate.limit}) : undefined
+  return new Run(items, task, options, queue).execute()
 }
 
 class Context implements TaskContext {
@@ -87,7 +89,7 @@ class Run<T, R> {
   private nextPosition = 0
   /**
    * With auto workers: more lanes run than the limit. The wave's bound is then pulled in to `next`, so that each
-   * lane's next take finds the wave closed and retires (see reopen): the pool's hot path pays nothing for it.
+   * lane's next take finds the wave closed and retires (see ended): the pool's hot path pays nothing for it.
    */
   private shrinking = false
   /** The wave's real bound while `end` is pulled in. */
@@ -129,6 +131,7 @@ class Run<T, R> {
     items: Source<T>,
     private readonly task: Task<T, R>,
     private readonly options: ForkJoinOptions<T, R>,
+    queue: PQueue | undefined,
   ) {
     const {retries = 0, timeoutMs = 0} = options
     const workers = typeof options.workers === 'number' ? options.workers : options.workers.auto.max
@@ -158,7 +161,7 @@ class Run<T, R> {
     } else {
       this.iterator = (items as AsyncIterable<T>)[Symbol.asyncIterator]()
     }
-    if (options.rate) this.queue = new PQueue({interval: options.rate.intervalMs, intervalCap: options.rate.limit})
+    this.queue = queue
     this.gated = this.queue !== undefined
     // Every per-attempt controller and every backoff sleep listens to the one run signal.
     setMaxListeners(0, this.signal)
@@ -291,19 +294,19 @@ class Run<T, R> {
   }
 
   /**
-   * A lane found the wave closed. With auto workers that may be `end` pulled in because the limit fell: then this
-   * lane retires (in flight never exceeds the limit: tasks in flight finish, no new ones start), and once enough
-   * have, the bound is put back. Returns whether the lane may take an item after all (never: it retired).
+   * A lane found no item for it: returns -1. With auto workers the wave may only look closed, `end` pulled in
+   * because the limit fell: then this lane retires (in flight never exceeds the limit: tasks in flight finish, no
+   * new ones start), and once enough have, the bound is put back.
    */
-  private reopen(lane: Lane): boolean {
-    if (!this.shrinking) return false
+  private ended(lane: Lane): -1 {
+    if (!this.shrinking) return -1
     this.running--
     this.free.push(lane.position)
     if (this.running <= this.limiter!.limit) {
       this.shrinking = false
       this.end = this.waveEnd
     }
-    return false
+    return -1
   }
 
   /** A failed attempt that carries an overload signal: the limit halves, and a Retry-After pauses every start. */
@@ -343,7 +346,7 @@ class Run<T, R> {
       if (this.array) {
         index = this.take(lane)
       } else {
-        index = this.closed() && !this.reopen(lane) ? -1 : this.accept(lane, this.sync ? this.pullSync() : await this.pull())
+        index = this.closed() ? this.ended(lane) : this.accept(lane, this.sync ? this.pullSync() : await this.pull())
         started = now()
       }
       if (index < 0) return
@@ -369,7 +372,7 @@ class Run<T, R> {
   /** Hands the lane the next item of the array: returns its index, or -1 when there is none for this wave. */
   private take(lane: Lane): number {
     const index = this.next
-    if ((this.closed() && !this.reopen(lane)) || index >= this.array!.length) return -1
+    if (this.closed() || index >= this.array!.length) return this.ended(lane)
     this.next = index + 1
     return this.begin(lane, index, this.array![index]!)
   }

@@ -1,5 +1,5 @@
-import {formatLatency} from './figures.js'
-import type {Latency} from './figures.js'
+import {figuresOf, formatLatency} from './figures.js'
+import type {Figures, Latency} from './figures.js'
 import type {LoadReport} from './report.js'
 
 /** The figures a comparison judges: latency percentiles (lower is better) and req/s (higher is better). */
@@ -27,11 +27,13 @@ export interface Comparison {
   verdict: string
 }
 
-export function compare(current: LoadReport, baseline: LoadReport, file: string, tolerance: number): Comparison {
-  const kind = current.summary.corrected && baseline.summary.corrected ? 'corrected' : 'latency'
-  const latencyOf = (report: LoadReport): Latency => report.summary[kind] ?? report.summary.latency
+export function compare(current: LoadReport, saved: LoadReport, file: string, tolerance: number): Comparison {
+  // The baseline's figures from its histograms, not its summary: a file of an older version lacks some percentiles.
+  const baseline = figuresOf(saved.tally, saved.config.rate !== undefined)
+  const kind = current.summary.corrected && baseline.corrected ? 'corrected' : 'latency'
+  const latencyOf = (figures: Figures): Latency => figures[kind] ?? figures.latency
   const rows = COMPARED.map((figure): ComparisonRow => {
-    const [before, now] = figure === 'rps' ? [baseline.summary.rps, current.summary.rps] : [latencyOf(baseline)[figure], latencyOf(current)[figure]]
+    const [before, now] = figure === 'rps' ? [baseline.rps, current.summary.rps] : [latencyOf(baseline)[figure], latencyOf(current.summary)[figure]]
     const change = before === 0 ? (now === 0 ? 0 : Number.POSITIVE_INFINITY) : (now - before) / before
     const worse = figure === 'rps' ? -change : change
     return {figure, baseline: before, current: now, change: Number.isFinite(change) ? Math.round(change * 10_000) / 10_000 : null, regression: worse > tolerance}

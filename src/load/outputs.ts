@@ -1,8 +1,7 @@
-import {readFile, stat} from 'node:fs/promises'
-import {dirname} from 'node:path'
+import {readFile} from 'node:fs/promises'
 
 import {UsageError} from '../cli/errors.js'
-import {writeAtomically} from '../report/write-file.js'
+import {checkOutputPath} from '../report/write-file.js'
 import {compare} from './compare.js'
 import {htmlReport} from './html/page.js'
 import type {LoadReport} from './report.js'
@@ -33,25 +32,24 @@ export async function readLoadReport(file: string, flag?: string): Promise<LoadR
   return report
 }
 
-/** Checked before any request: the baseline is read and is a loadtest result, the report's directory exists. */
+/** Checked before any request: the baseline is read and is a loadtest result, the report's path can be written. */
 export async function prepareOutputs(options: OutputOptions): Promise<PreparedOutputs> {
-  if (options.report !== undefined) {
-    const directory = dirname(options.report)
-    const found = await stat(directory).catch(() => undefined)
-    if (!found?.isDirectory()) throw new UsageError(`--report: the directory of "${options.report}" does not exist; create it or give another path`)
-  }
+  if (options.report !== undefined) await checkOutputPath('--report', options.report)
   const baseline = options.compare === undefined ? undefined : await readLoadReport(options.compare, '--compare')
   return {...options, ...(baseline ? {baseline} : {})}
 }
 
-/** After the run: the comparison (a regression makes the run fail, as a breached threshold does) and the HTML page. */
-export async function finishOutputs(report: LoadReport, prepared: PreparedOutputs): Promise<LoadReport> {
-  if (prepared.baseline) {
-    report.comparison = compare(report, prepared.baseline, prepared.compare!, prepared.tolerance)
-    if (report.comparison.regressed) report.ok = false
-  }
-  if (prepared.report !== undefined) await writeAtomically(prepared.report, await htmlReport(report, {baseline: prepared.baseline, comparison: report.comparison}))
+/** With --compare: the comparison, and a regression makes the run fail, as a breached threshold does. */
+export function compareWith(report: LoadReport, prepared: PreparedOutputs): LoadReport {
+  if (!prepared.baseline) return report
+  report.comparison = compare(report, prepared.baseline, prepared.compare!, prepared.tolerance)
+  if (report.comparison.regressed) report.ok = false
   return report
+}
+
+/** The --report page of this report (with the baseline's spectrum beside it under --compare). */
+export function reportPage(report: LoadReport, prepared: PreparedOutputs): Promise<string> {
+  return htmlReport(report, {baseline: prepared.baseline, comparison: report.comparison})
 }
 
 /** `--tolerance 5%` (or `5`): a fraction. */

@@ -10,21 +10,9 @@ import {maskCredentials} from '../report/mask.js'
 import {WriteFailed, checkOutputPath, writeAtomically} from '../report/write-file.js'
 import {EngineMetrics} from './engine-metrics.js'
 import {exposition} from './exposition.js'
+import {DeliveryFailed, wantsMetrics} from './options.js'
+import type {MetricsOptions} from './options.js'
 import {pushGroup} from './push.js'
-
-export interface MetricsOptions {
-  /** `host:port` to serve /metrics on while the command runs. */
-  addr?: string
-  /** How long /metrics stays up after the run, for a last scrape. */
-  lingerMs: number
-  pushgateway?: string
-  pushJob?: string
-  pushRequired: boolean
-  /** Write the final figures here (atomically), for node_exporter's textfile collector. */
-  file?: string
-  /** More of the Pushgateway grouping key: `shard`, so that the shards of one Job do not overwrite each other. */
-  groupings?: Record<string, string>
-}
 
 /**
  * A command's metrics, when asked for: a registry, a /metrics server for the run's duration, the final figures
@@ -44,7 +32,7 @@ export class MetricsSession {
   }
 
   static async open(command: string, options: MetricsOptions): Promise<MetricsSession | undefined> {
-    if (options.addr === undefined && options.pushgateway === undefined && options.file === undefined) return undefined
+    if (!wantsMetrics(options)) return undefined
     // Every place the figures go is checked before any work: a bad one is exit 2 now, not a lost report later.
     const listen = options.addr === undefined ? undefined : parseAddress(options.addr)
     if (options.file !== undefined) await checkOutputPath('--metrics-file', options.file)
@@ -105,28 +93,6 @@ export class MetricsSession {
     }
   }
 }
-
-/** The options from a command's metricsFlags. */
-export function metricsOptions(flags: {
-  'metrics-addr'?: string
-  'metrics-linger': number
-  pushgateway?: string
-  'push-job'?: string
-  'push-required': boolean
-  'metrics-file'?: string
-}): MetricsOptions {
-  return {
-    addr: flags['metrics-addr'],
-    lingerMs: flags['metrics-linger'],
-    pushgateway: flags.pushgateway,
-    pushJob: flags['push-job'],
-    pushRequired: flags['push-required'],
-    file: flags['metrics-file'],
-  }
-}
-
-/** --push-required and the push failed, or --metrics-file could not be written: the command exits 1 after its report. */
-export class DeliveryFailed extends Error {}
 
 interface Address {
   host: string

@@ -1,18 +1,25 @@
 import {mkdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {resolve} from 'node:path'
+import {Readable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
 import {setImmediate} from 'node:timers/promises'
 
 import pg from 'pg'
+import {from as copyFrom} from 'pg-copy-streams'
 
 import {UsageError} from '../cli/errors.js'
 import {maskUrl} from '../report/mask.js'
+import {copyFromBlob, statementRanges} from './sql-split.js'
 import {StopLatch} from './stop-latch.js'
 
 /** One session on the database: what a namespace's migrations run on, start to end. */
 export interface Connection {
+  /** One statement, always by the extended protocol: a user's query can never smuggle in a second one. */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>
   /** One or more statements sent as one simple query (no parameters): a migration script, a whole transaction. */
   exec(sql: string): Promise<void>
+  /** `COPY … FROM stdin` with its data (the text between the statement and its `\.` line in a migration file). */
+  copyFrom(sql: string, data: string): Promise<void>
 }
 
 export interface Database {
@@ -60,15 +67,34 @@ async function openPostgres(url: string, connections: number): Promise<Database>
     name,
     async withConnection(work) {
       const client = await pool.connect()
+      // A checked-out client whose backend is terminated or whose connection drops emits 'error' besides failing
+      // its query: without a listener of our own that event ends the process ("Unhandled 'error' event").
+      const lost = () => {}
+      client.on('error', lost)
       const connection: Connection = {
-        query: async (sql, params) => (await client.query(sql, params)).rows,
-        exec: async (sql) => void (await client.query(sql)),
+        query: async (sql, params) => (await client.query({text: sql, values: params, queryMode: 'extended'} as pg.QueryConfig)).rows,
+        exec: async (sql) => {
+          // The statements that completed before an error say which one failed (the error alone does not).
+          let completed = 0
+          const count = () => completed++
+          client.connection.on('commandComplete', count)
+          try {
+            await client.query(sql)
+          } catch (error) {
+            throw Object.assign(error as object, {completed})
+          } finally {
+            client.connection.removeListener('commandComplete', count)
+          }
+        },
+        copyFrom: (sql, data) => pipeline(Readable.from([data]), client.query(copyFrom(sql))),
       }
       try {
         const value = await work(connection)
+        client.removeListener('error', lost)
         client.release()
         return value
       } catch (error) {
+        client.removeListener('error', lost)
         client.release(true) // its session may hold a lock or an aborted transaction: never hand it out again
         throw error
       }
@@ -115,7 +141,21 @@ async function openPglite(location: string): Promise<Database> {
     },
     exec: async (sql) => {
       await setImmediate()
-      await db.exec(sql)
+      // One statement at a time: PGlite's exec does not tell how many statements of a query ran before an error,
+      // and the count says which one failed. A text the parser refuses goes whole, for the server's own error.
+      const statements = statementRanges(sql) ?? [{start: 0, end: sql.length}]
+      for (const [index, {start, end}] of statements.entries()) {
+        try {
+          await db.exec(statements.length === 1 ? sql : sql.slice(start, end))
+        } catch (error) {
+          const position = Number((error as {position?: string}).position)
+          throw Object.assign(error as object, {completed: index, position: position > 0 ? String(position + start) : undefined})
+        }
+      }
+    },
+    copyFrom: async (sql, data) => {
+      await setImmediate()
+      await db.query(copyFromBlob(sql), [], {blob: new Blob([data])})
     },
   }
   return {
@@ -173,4 +213,22 @@ function isRunning(pid: number): boolean {
 function checkedUrl(url: string): string {
   if (!URL.canParse(url)) throw new UsageError(`--database: "${maskUrl(url)}" is not a valid URL; e.g. postgres://postgres@127.0.0.1:5432/postgres`)
   return maskUrl(new URL(url))
+}
+
+/**
+ * Runs `work` in a READ ONLY transaction, so that a query the user gave (`--namespaces-query`) or what `status` and
+ * `validate` read can change nothing. The SELECT takes the transaction's snapshot at once: after it, not even
+ * `SET TRANSACTION READ WRITE` can lift the restriction.
+ */
+export async function readOnly<T>(connection: Connection, work: () => Promise<T>): Promise<T> {
+  await connection.exec('BEGIN TRANSACTION READ ONLY; SELECT 1')
+  let value: T
+  try {
+    value = await work()
+  } catch (error) {
+    await connection.exec('ROLLBACK').catch(() => {})
+    throw error
+  }
+  await connection.exec('ROLLBACK')
+  return value
 }

@@ -1,35 +1,102 @@
+import {crc32} from 'node:zlib'
+
 import type {Connection} from './database.js'
-import {HISTORY_LIMITS, compareVersions, segmentsOf} from './migration-files.js'
+import {HISTORY_LIMITS, segmentsOf} from './migration-files.js'
 import type {Migration} from './migration-files.js'
 import {quoteIdent, quoteLiteral} from './sql.js'
 
-/** One row of a namespace's fanout_schema_history. */
+/**
+ * A row's type, as Flyway names them: `SQL` a versioned or repeatable migration, `BASELINE` the marker `migrate
+ * baseline` writes, `SQL_BASELINE` a B__ file, `DELETE` repair's note that an applied migration's file is gone on
+ * purpose. (Flyway also writes `SCHEMA` when it created the schema; such rows are read and skipped.)
+ */
+export type RowType = 'SQL' | 'BASELINE' | 'SQL_BASELINE' | 'DELETE' | (string & {})
+
+/** One row of a namespace's history table. */
 export interface Applied {
-  version: string
+  /** Null for a repeatable migration. */
+  version: string | null
   segments: number[]
+  description: string
+  type: RowType
   script: string
-  checksum: string
+  /** Null for a baseline marker. */
+  checksum: string | null
   success: boolean
 }
 
 export const HISTORY_TABLE = 'fanout_schema_history'
+export const FLYWAY_TABLE = 'flyway_schema_history'
 
-export function historyTable(namespace: string): string {
-  return `${quoteIdent(namespace)}.${HISTORY_TABLE}`
+/**
+ * Where and how a namespace's history is kept: fanout's own table, or Flyway's (its column layout, CRC32 checksums),
+ * so that a fleet Flyway migrated goes on with fanout without re-applying anything.
+ */
+export interface HistoryFormat {
+  readonly table: string
+  readonly flyway: boolean
+  /** The baseline marker's description and script. */
+  readonly baselineName: string
+}
+
+export function historyFormat(table = HISTORY_TABLE): HistoryFormat {
+  const flyway = table !== HISTORY_TABLE
+  return {table, flyway, baselineName: flyway ? '<< Flyway Baseline >>' : '<< fanout baseline >>'}
+}
+
+export const FANOUT_HISTORY = historyFormat()
+
+/**
+ * The files as `format`'s table records them: for Flyway's, each checksum is Flyway's — the CRC32 of the file's
+ * UTF-8 lines without their line endings (a BOM is already stripped), as a signed 32-bit integer.
+ */
+export function checksummedFor(format: HistoryFormat, migrations: Migration[]): Migration[] {
+  if (!format.flyway) return migrations
+  return migrations.map((migration) => ({...migration, checksum: String(flywayChecksum(migration.sql))}))
+}
+
+export function flywayChecksum(text: string): number {
+  const lines = text.split(/\r\n|\r|\n/)
+  if (lines.at(-1) === '') lines.pop() // a last line ending starts no line of its own
+  let crc = 0
+  for (const line of lines) crc = crc32(Buffer.from(line, 'utf8'), crc)
+  return crc | 0
+}
+
+export function historyTable(namespace: string, format: HistoryFormat): string {
+  return `${quoteIdent(namespace)}.${quoteIdent(format.table)}`
 }
 
 /**
- * One file per namespace: bounded columns leave it no TOAST table, and it has no index — it is read whole, and the
- * namespace's advisory lock, held by whoever writes it, keeps each version to one row.
+ * fanout's table is one file per namespace: bounded columns leave it no TOAST table, and it has no index — it is
+ * read whole, and the namespace's advisory lock, held by whoever writes it, keeps each version to one row. Flyway's
+ * is created as Flyway creates it (primary key on installed_rank, an index on success).
  */
-export function createHistorySql(namespace: string): string {
+export function createHistorySql(namespace: string, format: HistoryFormat): string {
+  const table = historyTable(namespace, format)
+  if (format.flyway) {
+    return `CREATE TABLE IF NOT EXISTS ${table} (
+  installed_rank integer NOT NULL CONSTRAINT ${quoteIdent(`${format.table}_pk`)} PRIMARY KEY,
+  version varchar(50),
+  description varchar(200) NOT NULL,
+  type varchar(20) NOT NULL,
+  script varchar(1000) NOT NULL,
+  checksum integer,
+  installed_by varchar(100) NOT NULL,
+  installed_on timestamp NOT NULL DEFAULT now(),
+  execution_time integer NOT NULL,
+  success boolean NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ${quoteIdent(`${format.table}_s_idx`)} ON ${table} (success)`
+  }
   const {description, script, version} = HISTORY_LIMITS
-  return `CREATE TABLE IF NOT EXISTS ${historyTable(namespace)} (
-  version varchar(${version}) NOT NULL,
+  return `CREATE TABLE IF NOT EXISTS ${table} (
+  version varchar(${version}),
   installed_rank integer NOT NULL,
   description varchar(${description}) NOT NULL,
+  type varchar(12) NOT NULL,
   script varchar(${script}) NOT NULL,
-  checksum varchar(64) NOT NULL,
+  checksum varchar(64),
   installed_by name NOT NULL DEFAULT current_user,
   installed_on timestamptz NOT NULL DEFAULT now(),
   execution_ms integer NOT NULL,
@@ -42,37 +109,67 @@ export interface NamespaceState {
   hasHistory: boolean
   /** Empty when the namespace has no history table yet. */
   history: Applied[]
+  /** Whether the schema holds any relation besides the history table (for --baseline-on-migrate). */
+  hasObjects: boolean
 }
 
 /** Whether the namespace exists and what its history says, in two round trips at most. */
-export async function readState(connection: Connection, namespace: string): Promise<NamespaceState> {
-  const [found] = await connection.query<{exists: boolean; history: boolean}>(
-    'SELECT to_regnamespace($1) IS NOT NULL AS exists, to_regclass($2) IS NOT NULL AS history',
-    [quoteIdent(namespace), historyTable(namespace)],
+export async function readState(connection: Connection, namespace: string, format: HistoryFormat): Promise<NamespaceState> {
+  const [found] = await connection.query<{exists: boolean; history: boolean; objects: boolean}>(
+    `SELECT to_regnamespace($1) IS NOT NULL AS exists, to_regclass($2) IS NOT NULL AS history,
+       EXISTS (SELECT 1 FROM pg_class WHERE relnamespace = to_regnamespace($1) AND relname <> $3) AS objects`,
+    [quoteIdent(namespace), historyTable(namespace, format), format.table],
   )
-  if (!found!.history) return {exists: found!.exists, hasHistory: false, history: []}
-  return {exists: true, hasHistory: true, history: await readHistory(connection, namespace)}
+  const {exists, history, objects} = found!
+  if (!history) return {exists, hasHistory: false, history: [], hasObjects: objects}
+  return {exists: true, hasHistory: true, history: rowsOf(await connection.query<Row>(selectHistorySql(namespace, format))), hasObjects: objects}
 }
 
-async function readHistory(connection: Connection, namespace: string): Promise<Applied[]> {
-  const rows = await connection.query<Omit<Applied, 'segments'>>(
-    `SELECT version, script, checksum, success FROM ${historyTable(namespace)} ORDER BY installed_rank`,
-  )
+type Row = Omit<Applied, 'segments'>
+
+/** The history as fanout reads it, whichever table it is; `extra` columns come first (a namespace's name). */
+export function selectHistorySql(namespace: string, format: HistoryFormat, extra = ''): string {
+  return `SELECT ${extra}installed_rank, version, description, type, script, checksum::text AS checksum, success FROM ${historyTable(namespace, format)}`
+}
+
+/** Rows in the order they were written; Flyway's schema-creation row skipped. */
+export function rowsOf(rows: (Row & {installed_rank?: number})[]): Applied[] {
   return rows
-    .map((row) => ({...row, segments: segmentsOf(row.version)}))
-    .sort((a, b) => compareVersions(a.segments, b.segments))
+    .filter((row) => row.type !== 'SCHEMA')
+    .sort((a, b) => (a.installed_rank ?? 0) - (b.installed_rank ?? 0))
+    .map(({version, description, type, script, checksum, success}) => ({version, description, type, script, checksum, success, segments: version === null ? [] : segmentsOf(version)}))
+}
+
+/** The row's type for a migration file. */
+function typeOf(migration: Migration): RowType {
+  return migration.kind === 'baseline' ? 'SQL_BASELINE' : 'SQL'
 }
 
 /**
- * The INSERT that records a migration. Sent in the same query as a transactional migration, it reads the execution
- * time on the server: from the start of its `query` (a migration sent alone) or of its `transaction` (one of several
- * in one query, each in a transaction of its own); a number is a time measured by the caller.
+ * The INSERT that records a migration. `server`: sent in the same transaction as the migration, it reads the start
+ * the migration's first statement set (`fanout.started`, a clock_timestamp()) and the server's clock now, so that
+ * each of several migrations sent as one query gets its own start and duration; a number is a duration the caller
+ * measured just before.
  */
-export function recordSql(namespace: string, migration: Migration, success: boolean, since: 'query' | 'transaction' | number): string {
-  const values = [migration.description, migration.script, migration.checksum].map(quoteLiteral)
-  const start = since === 'query' ? 'statement_timestamp()' : 'transaction_timestamp()'
-  const ms = typeof since === 'number' ? Math.round(since) : `(extract(epoch FROM clock_timestamp() - ${start}) * 1000)::integer`
-  const table = historyTable(namespace)
-  return `INSERT INTO ${table} (version, installed_rank, description, script, checksum, execution_ms, success)
-VALUES (${quoteLiteral(migration.version)}, (SELECT count(*) + 1 FROM ${table}), ${values.join(', ')}, ${ms}, ${success})`
+export function recordSql(namespace: string, migration: Migration, success: boolean, timing: 'server' | number, format: HistoryFormat): string {
+  const started = "current_setting('fanout.started')::timestamptz"
+  const [on, ms] =
+    timing === 'server'
+      ? [started, `(extract(epoch FROM clock_timestamp() - ${started}) * 1000)::integer`]
+      : [`clock_timestamp() - interval '${Math.round(timing)} milliseconds'`, String(Math.round(timing))]
+  return insertSql(namespace, format, {...migration, type: typeOf(migration), success}, on, ms)
+}
+
+/** A row that records no run of a file: a baseline marker, or repair's note that a file is gone. */
+export function markerSql(namespace: string, format: HistoryFormat, row: Omit<Applied, 'segments' | 'success'>): string {
+  return insertSql(namespace, format, {...row, success: true}, 'clock_timestamp()', '0')
+}
+
+function insertSql(namespace: string, format: HistoryFormat, row: Omit<Applied, 'segments'>, on: string, ms: string): string {
+  const table = historyTable(namespace, format)
+  const literal = (value: string | null) => (value === null ? 'NULL' : quoteLiteral(value))
+  const checksum = row.checksum === null ? 'NULL' : format.flyway ? `${literal(row.checksum)}::integer` : literal(row.checksum)
+  const duration = format.flyway ? 'execution_time' : 'execution_ms'
+  return `INSERT INTO ${table} (installed_rank, version, description, type, script, checksum, installed_by, installed_on, ${duration}, success)
+VALUES ((SELECT coalesce(max(installed_rank), 0) + 1 FROM ${table}), ${literal(row.version)}, ${literal(row.description)}, ${literal(row.type)}, ${literal(row.script)}, ${checksum}, current_user, ${on}, ${ms}, ${row.success})`
 }

@@ -1,6 +1,9 @@
 import type {Database} from './database.js'
 import {NamespaceFailure} from './failures.js'
-import {historyTable, readState} from './history.js'
+import {historyTable, markerSql, readState} from './history.js'
+import type {HistoryFormat, NamespaceState} from './history.js'
+import type {HistoryReader} from './history-reader.js'
+import {dropIndexes, invalidIndexes} from './invalid-indexes.js'
 import type {Migration} from './migration-files.js'
 import {withNamespaceLock} from './namespace-lock.js'
 import {planFor} from './plan.js'
@@ -16,55 +19,67 @@ export interface NamespaceStatus {
   drift: string[]
 }
 
-/** Reads one namespace's history against the files; takes no lock and changes nothing. */
-export function inspectNamespace(db: Database, namespace: string, migrations: Migration[]): Promise<NamespaceStatus> {
-  return db.withConnection(async (connection) => {
-    const state = await readState(connection, namespace)
-    if (!state.exists) throw new NamespaceFailure(`schema ${quoteIdent(namespace)} does not exist`, {version: null, applied: []})
-    const plan = planFor(migrations, state.history)
-    return {
-      version: plan.version,
-      pending: plan.pending.map((migration) => migration.version),
-      ...(plan.failed ? {failedScript: plan.failed.script} : {}),
-      drift: plan.drift,
-    }
-  })
+/** One namespace's history against the files, read (with others) by `reader`; takes no lock and changes nothing. */
+export async function inspectNamespace(reader: HistoryReader, namespace: string, migrations: Migration[]): Promise<NamespaceStatus> {
+  return statusOf(namespace, await reader.state(namespace), migrations)
+}
+
+function statusOf(namespace: string, state: NamespaceState, migrations: Migration[]): NamespaceStatus {
+  if (!state.exists) throw new NamespaceFailure(`schema ${quoteIdent(namespace)} does not exist`, {version: null, applied: []})
+  const plan = planFor(migrations, state.history)
+  return {
+    version: plan.version,
+    pending: plan.pending.map((migration) => migration.version ?? migration.script),
+    ...(plan.failed ? {failedScript: plan.failed.script} : {}),
+    drift: plan.drift,
+  }
 }
 
 export interface Repaired {
   /** What was changed, one line each. */
   repairs: string[]
-  /** Drift repair cannot mend (an applied migration whose file is gone). */
-  drift: string[]
 }
 
 /**
  * Like Flyway's repair, under the namespace's lock: removes rows of failed migrations (after the user mended the
- * namespace by hand, so the migration runs again) and takes the files' checksums for applied migrations whose files
- * were edited on purpose.
+ * namespace by hand, so the migration runs again) and the INVALID indexes a failed CREATE INDEX CONCURRENTLY left;
+ * takes the files' checksums for applied migrations whose files were edited on purpose; and marks applied
+ * migrations whose files are gone as deleted (a DELETE row, as Flyway writes), so that migrate goes on without them.
  */
-export function repairNamespace(db: Database, namespace: string, migrations: Migration[]): Promise<Repaired> {
+export function repairNamespace(db: Database, namespace: string, migrations: Migration[], format: HistoryFormat, signal: AbortSignal): Promise<Repaired> {
+  const stopped = () => new NamespaceFailure('stopped while waiting for the namespace\'s lock', {version: null, applied: []})
   return db.withConnection((connection) =>
-    withNamespaceLock(connection, namespace, async () => {
-      const state = await readState(connection, namespace)
-      const byVersion = new Map(migrations.map((migration) => [migration.segments.join('.'), migration]))
+    withNamespaceLock(connection, namespace, signal, stopped, async () => {
+      const state = await readState(connection, namespace, format)
+      if (!state.exists) throw new NamespaceFailure(`schema ${quoteIdent(namespace)} does not exist`, {version: null, applied: []})
+      const table = historyTable(namespace, format)
+      const byVersion = new Map(migrations.filter((migration) => migration.kind === 'versioned').map((migration) => [migration.segments.join('.'), migration]))
       const statements: string[] = []
       const repairs: string[] = []
-      const drift: string[] = []
+      const failed = state.history.filter((row) => !row.success)
+      if (failed.length > 0) {
+        statements.push(`DELETE FROM ${table} WHERE NOT success`)
+        repairs.push(...failed.map((row) => `removed the failed ${row.script}`))
+        // What a failed CREATE INDEX CONCURRENTLY left: an INVALID index that IF NOT EXISTS would keep.
+        const invalid = await invalidIndexes(connection, namespace)
+        await dropIndexes(connection, namespace, invalid)
+        repairs.push(...invalid.map((index) => `dropped the INVALID index ${index}`))
+      }
+      const deleted = new Set(state.history.filter((row) => row.type === 'DELETE').map((row) => row.version))
       for (const row of state.history) {
+        if (!row.success || row.version === null || row.type !== 'SQL') continue
         const file = byVersion.get(row.segments.join('.'))
-        if (!row.success) {
-          statements.push(`DELETE FROM ${historyTable(namespace)} WHERE version = ${quoteLiteral(row.version)} AND NOT success`)
-          repairs.push(`removed the failed ${row.script}`)
-        } else if (!file) {
-          drift.push(`V${row.version} (${row.script}) is applied but has no file in --dir`)
-        } else if (file.checksum !== row.checksum) {
-          statements.push(`UPDATE ${historyTable(namespace)} SET checksum = ${quoteLiteral(file.checksum)}, script = ${quoteLiteral(file.script)} WHERE version = ${quoteLiteral(row.version)}`)
+        if (!file && !deleted.has(row.version)) {
+          statements.push(markerSql(namespace, format, {...row, type: 'DELETE'}))
+          repairs.push(`marked V${row.version} (${row.script}) as deleted: its file is gone, migrate goes on without it`)
+        } else if (file && file.checksum !== row.checksum) {
+          const checksum = format.flyway ? `${quoteLiteral(file.checksum)}::integer` : quoteLiteral(file.checksum)
+          statements.push(`UPDATE ${table} SET checksum = ${checksum}, script = ${quoteLiteral(file.script)} WHERE version = ${quoteLiteral(row.version)} AND type = 'SQL'`)
           repairs.push(`took the new checksum of ${file.script}`)
         }
       }
       if (statements.length > 0) await connection.exec(`BEGIN;\n${statements.join(';\n')};\nCOMMIT;`)
-      return {repairs, drift}
+      return {repairs}
     }),
   )
 }

@@ -16,28 +16,54 @@ export interface Plan {
   outOfOrder: Migration[]
 }
 
-export function planFor(migrations: Migration[], history: Applied[], target?: number[]): Plan {
-  const byVersion = new Map(migrations.map((migration) => [migration.segments.join('.'), migration]))
-  const applied = new Set<string>()
-  let version: string | null = null
+export function planFor(files: Migration[], history: Applied[], target?: number[]): Plan {
+  const versioned = files.filter((migration) => migration.kind === 'versioned')
+  const byVersion = new Map(versioned.map((migration) => [migration.segments.join('.'), migration]))
+  const recorded = new Set<string>()
+  const deleted = new Set<string>()
+  const repeatables = new Map<string, string | null>()
+  let highest: Applied | undefined
+  let baseline: number[] | undefined
   let failed: Applied | undefined
-  const drift: string[] = []
   for (const row of history) {
-    const key = row.segments.join('.')
-    applied.add(key)
     if (!row.success) {
       failed ??= row
       continue
     }
-    version = row.version
-    const file = byVersion.get(key)
+    if (row.version === null) {
+      repeatables.set(row.description, row.checksum) // the last one written is what the namespace has
+      continue
+    }
+    const key = row.segments.join('.')
+    recorded.add(key)
+    if (row.type === 'DELETE') {
+      deleted.add(key)
+      continue
+    }
+    if (!highest || compareVersions(row.segments, highest.segments) > 0) highest = row
+    if ((row.type === 'BASELINE' || row.type === 'SQL_BASELINE') && (!baseline || compareVersions(row.segments, baseline) > 0)) baseline = row.segments
+  }
+  const drift: string[] = []
+  for (const row of history) {
+    if (!row.success || row.version === null || row.type !== 'SQL' || deleted.has(row.segments.join('.'))) continue
+    const file = byVersion.get(row.segments.join('.'))
     if (!file) drift.push(`V${row.version} (${row.script}) is applied but has no file in --dir`)
     else if (file.checksum !== row.checksum) drift.push(`${file.script} changed after it was applied (checksum differs)`)
   }
-  const pending = migrations.filter(
-    (migration) => !applied.has(migration.segments.join('.')) && (target === undefined || compareVersions(migration.segments, target) <= 0),
-  )
-  const latest = history.findLast((row) => row.success)
-  const outOfOrder = latest ? pending.filter((migration) => compareVersions(migration.segments, latest.segments) < 0) : []
-  return {version, pending, failed, drift, outOfOrder}
+  const upToTarget = (migration: Migration) => target === undefined || compareVersions(migration.segments, target) <= 0
+  const aboveBaseline = (migration: Migration) => baseline === undefined || compareVersions(migration.segments, baseline) > 0
+  let pending = versioned.filter((migration) => !recorded.has(migration.segments.join('.')) && upToTarget(migration) && aboveBaseline(migration))
+  // A namespace that starts from nothing starts from the latest B__ file instead of the versions it covers.
+  const start = history.length === 0 ? files.filter((migration) => migration.kind === 'baseline' && upToTarget(migration)).at(-1) : undefined
+  if (start) pending = [start, ...pending.filter((migration) => compareVersions(migration.segments, start.segments) > 0)]
+  const outOfOrder = highest ? pending.filter((migration) => compareVersions(migration.segments, highest.segments) < 0) : []
+  // Repeatable ones after the versioned ones, each again whenever its file changed (never drift).
+  const repeat = files.filter((migration) => migration.kind === 'repeatable' && repeatables.get(migration.description) !== migration.checksum)
+  return {version: highest?.version ?? null, pending: [...pending, ...repeat], failed, drift, outOfOrder}
+}
+
+/** Whether the history records `migration` as applied: its version, or (repeatable) its current checksum. */
+export function isRecorded(history: Applied[], migration: Migration): boolean {
+  if (migration.version !== null) return history.some((row) => row.success && row.version === migration.version)
+  return history.findLast((row) => row.success && row.version === null && row.description === migration.description)?.checksum === migration.checksum
 }

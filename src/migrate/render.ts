@@ -2,6 +2,7 @@ import {formatDuration} from '../cli/values.js'
 import type {Envelope} from '../report/envelope.js'
 import {renderTable} from '../report/table.js'
 import {workersNote} from '../report/workers.js'
+import type {Baselined} from './baseline.js'
 import type {NamespaceStatus, Repaired} from './inspect.js'
 import type {Migrated} from './migrate-namespace.js'
 import type {NamespaceResult} from './run-namespaces.js'
@@ -66,11 +67,19 @@ export function renderValidate(report: Report<NamespaceStatus>): string {
 export function renderRepair(report: Report<Repaired>): string {
   const lines = report.results.flatMap((result) => [
     ...(result.repairs ?? []).map((line) => `${result.target}: ${line}`),
-    ...(result.drift ?? []).map((line) => `${result.target}: left as is: ${line}`),
     ...(result.error ? [`${result.target}: ${result.error.message}`] : []),
   ])
   const repaired = report.results.filter((result) => (result.repairs?.length ?? 0) > 0).length
   return join(...lines, `repair: ${report.results.length} namespaces, ${repaired} repaired`)
+}
+
+export function renderBaseline(report: Report<Baselined>): string {
+  const shown = listed(report, false, (result) => result.status !== 'succeeded')
+  const lines = shown.map((result) =>
+    result.error ? `${result.target}: ${result.error.message}` : `${result.target}: ${result.baselined ? 'baselined at' : 'already baselined at'} ${result.version}`,
+  )
+  const baselined = report.results.filter((result) => result.baselined).length
+  return join(...lines, `baseline: ${report.results.length} namespaces, ${baselined} baselined`, hidden(report, shown))
 }
 
 function stateOf(result: NamespaceResult<NamespaceStatus>): string {

@@ -1,7 +1,7 @@
 import {forkJoin, markOverload} from '../engine/index.js'
 import type {ForkJoinOptions, Outcome} from '../engine/index.js'
 import {envelope, round, statusOf} from '../report/envelope.js'
-import type {Envelope, Result} from '../report/envelope.js'
+import type {Envelope, Result, ResultStatus} from '../report/envelope.js'
 import {NamespaceFailure, NamespaceStopped, isOverload, isTransient} from './failures.js'
 
 /** A namespace's line in every migrate report: what the work returned, or where it stood when it failed. */
@@ -42,19 +42,22 @@ export async function runNamespaces<V extends object>(
 }
 
 function resultOf<V extends object>(namespace: string, outcome: Outcome<V>): NamespaceResult<V> {
-  const base = {target: namespace, status: statusOf(outcome), attempts: outcome.attempts, durationMs: round(outcome.durationMs)}
+  const base = {target: namespace, status: statusOf(outcome) as ResultStatus, attempts: outcome.attempts, durationMs: round(outcome.durationMs)}
   if (outcome.status === 'fulfilled') return {...base, ...outcome.value}
   const error = outcome.error
   if (error === undefined) return base as NamespaceResult<V>
   const message = error instanceof Error ? error.message : String(error)
+  // The engine calls an item that failed after the run was stopped cancelled; a namespace whose own migration
+  // failed is failed whatever else happened, as `status` then shows it (blocked, or at its last good version).
+  if (base.status === 'cancelled' && error instanceof NamespaceFailure && !(error instanceof NamespaceStopped)) base.status = 'failed'
   // Where a failed or stopped namespace stood: the fields of a migrate result it had reached.
   const progress = error instanceof NamespaceFailure ? error.progress : {}
-  return {...base, ...progress, error: {code: codeOf(outcome.status, error), message}} as NamespaceResult<V>
+  return {...base, ...progress, error: {code: codeOf(base.status === 'cancelled', error), message}} as NamespaceResult<V>
 }
 
-function codeOf(status: Outcome<unknown>['status'], error: unknown): string {
+function codeOf(cancelled: boolean, error: unknown): string {
   if (error instanceof NamespaceStopped) return 'stopped'
-  if (status === 'cancelled') return 'cancelled'
+  if (cancelled) return 'cancelled'
   // A NamespaceFailure without a SQLSTATE was refused before any SQL ran (drift, a recorded failure, no schema).
   if (error instanceof NamespaceFailure) return error.sqlstate ?? 'refused'
   // The engine's own errors (timeout, wave halted) and Node's (ECONNREFUSED) carry a code.

@@ -1,4 +1,3 @@
-import ora from 'ora'
 import type {Ora} from 'ora'
 
 import {formatDuration} from '../cli/values.js'
@@ -22,7 +21,8 @@ export class Progress {
   private failed = 0
   private cancelled = 0
   private readonly started = performance.now()
-  private readonly spinner: Ora | undefined
+  private spinner: Ora | undefined
+  private stopped = false
   private readonly timer: NodeJS.Timeout | undefined
   /** More to say on the line, read at each redraw (e.g. migrations applied so far). */
   detail: (() => string) | undefined
@@ -37,8 +37,13 @@ export class Progress {
     plainEveryMs = 5000,
   ) {
     if (mode === 'tty') {
-      this.spinner = ora({text: this.line(), stream, discardStdin: false, color: useColor(stream) ? 'cyan' : false}).start()
-      this.timer = setInterval(() => (this.spinner!.text = this.line()), 100)
+      // ora and its dozen modules load only for a terminal, a few milliseconds after the work has started.
+      void import('ora').then(({default: ora}) => {
+        if (!this.stopped) this.spinner = ora({text: this.line(), stream, discardStdin: false, color: useColor(stream) ? 'cyan' : false}).start()
+      })
+      this.timer = setInterval(() => {
+        if (this.spinner) this.spinner.text = this.line()
+      }, 100)
     } else if (mode === 'plain') {
       this.timer = setInterval(() => stream.write(`${this.line()}\n`), plainEveryMs)
     }
@@ -53,6 +58,7 @@ export class Progress {
 
   /** Clears the spinner so the report prints on a clean line. */
   stop(): void {
+    this.stopped = true
     if (this.timer) clearInterval(this.timer)
     this.spinner?.stop()
   }

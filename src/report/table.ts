@@ -17,16 +17,23 @@ export function renderTable(head: string[], rows: string[][], stream: {isTTY?: b
     }
   }
   const out: string[] = []
-  const draw = (cells: string[], bold: boolean) => {
-    const lines = cells.map((cell) => (cell.includes('\n') ? cell.split('\n') : [cell]))
-    const height = Math.max(1, ...lines.map((cellLines) => cellLines.length))
-    for (let line = 0; line < height; line++) {
-      const padded = widths.map((width, column) => {
-        const text = lines[column]?.[line] ?? ''
-        return (bold ? paint(text, 'bold', color) : text) + ' '.repeat(width - widthOf(text))
-      })
-      out.push(boxed ? `${bar('│ ')}${padded.join(bar(' │ '))}${bar(' │')}` : padded.join('  ').trimEnd())
+  const last = widths.length - 1
+  /** One physical line of cells that hold no line break: the path nearly every row takes. */
+  const line = (texts: string[], bold: boolean) => {
+    let text = boxed ? bar('│ ') : ''
+    for (let column = 0; column <= last; column++) {
+      const cell = texts[column] ?? ''
+      const padding = ' '.repeat(widths[column]! - widthOf(cell))
+      text += (bold ? paint(cell, 'bold', color) : cell) + (column < last || boxed ? padding : '')
+      if (column < last) text += boxed ? bar(' │ ') : '  '
     }
+    out.push(boxed ? text + bar(' │') : text.trimEnd())
+  }
+  const draw = (cells: string[], bold: boolean) => {
+    if (!cells.some((cell) => cell.includes('\n'))) return line(cells, bold)
+    const lines = cells.map((cell) => cell.split('\n'))
+    const height = Math.max(...lines.map((cellLines) => cellLines.length))
+    for (let at = 0; at < height; at++) line(lines.map((cellLines) => cellLines[at] ?? ''), bold)
   }
   const bar = (text: string) => paint(text, 'grey', color)
   const rule = (left: string, middle: string, right: string) => bar(`${left}${widths.map((width) => '─'.repeat(width + 2)).join(middle)}${right}`)

@@ -41,7 +41,8 @@ export async function checkOutputPath(flag: string, path: string): Promise<void>
   const directory = dirname(path)
   const parent = await stat(directory).catch((error: unknown) => reasonOf(error))
   if (typeof parent === 'string' || !parent.isDirectory()) {
-    throw new UsageError(`${flag}: the directory "${directory}" of "${path}" ${typeof parent === 'string' && parent !== 'ENOENT' ? `cannot be read (${parent})` : 'does not exist'}; create it first`)
+    const why = typeof parent === 'string' && parent !== 'ENOENT' ? `cannot be read (${parent})` : `("${directory}") does not exist`
+    throw new UsageError(`${flag}: the directory of "${path}" ${why}; create it first or give another path`)
   }
   try {
     await access(directory, constants.W_OK | constants.X_OK)

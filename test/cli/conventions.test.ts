@@ -5,7 +5,8 @@ import {join} from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
-import {colourCodes, fanout, fanoutInTerminal} from '../helpers/cli.js'
+import {ROOT, colourCodes, fanout, fanoutInTerminal} from '../helpers/cli.js'
+import {packagesLoaded} from '../helpers/packages-loaded.js'
 import {hasProgram} from '../helpers/system-program.js'
 import {useColor} from '../../src/report/color.js'
 
@@ -30,10 +31,13 @@ describe('oclif conventions', () => {
     expect(sub.stdout).toContain('$ fanout migrate status')
   })
 
-  it('a mistyped command is exit 127 off a terminal, and asks "did you mean" on one', async () => {
+  it('a mistyped command is exit 127 off a terminal', async () => {
     const piped = await fanout(['exce'])
     expect(piped.code).toBe(127)
     expect(piped.stderr).toMatch(/exce is not a fanout command/)
+  })
+
+  it.runIf(hasProgram('script', 'bsdutils'))('a mistyped command asks "did you mean" on a terminal', async () => {
     const typed = await fanoutInTerminal(['exce'], {input: 'n\n', env: {NO_COLOR: '1'}})
     expect(typed.stdout).toMatch(/Did you mean exec\?/)
     expect(typed.code).toBe(127)
@@ -93,5 +97,13 @@ describe('colour: NO_COLOR and FORCE_COLOR', () => {
     const forced = await fanout(args, {env: {FORCE_COLOR: '1'}})
     expect(colourCodes(forced.stdout)).toContain('\u001B[1m')
     expect(forced.stdout).not.toContain('┌') // colour, but the layout of a pipe
+  })
+})
+
+describe('start-up', () => {
+  it('--version answers before oclif loads, in oclif\'s words', async () => {
+    const {version} = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {version: string}
+    expect((await fanout(['--version'])).stdout).toBe(`fanout/${version} ${process.platform}-${process.arch} node-${process.version}\n`)
+    expect(packagesLoaded(join(ROOT, 'bin/run.js'), ['--version'])).toEqual([])
   })
 })

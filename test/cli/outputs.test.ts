@@ -30,12 +30,12 @@ describe('every output path and address is checked before any work', () => {
     const marker = join(dir, 'ran')
     const exec = (...flags: string[]) => fanout(['exec', '-t', 'a', ...flags, '--', 'touch', marker])
     refused(await exec('--metrics-file', join(dir, 'adir')), /--metrics-file: ".*adir" is a directory; give a file path inside it/)
-    refused(await exec('--metrics-file', join(dir, 'missing', 'x.prom')), /--metrics-file: the directory ".*missing" of ".*x\.prom" does not exist; create it first/)
+    refused(await exec('--metrics-file', join(dir, 'missing', 'x.prom')), /--metrics-file: the directory of ".*x\.prom" \(".*missing"\) does not exist; create it first/)
     refused(await exec('--metrics-addr', '127.0.0.1:99999'), /--metrics-addr expects host:port with a port from 0 to 65535.*got "127\.0\.0\.1:99999"/)
     refused(await exec('--pushgateway', 'ftp://user:secret@gw'), /--pushgateway expects an http:\/\/ or https:\/\/ URL.*got "ftp:\/\/user:\*\*\*@gw"/)
     refused(await fanout(['loadtest', 'http://127.0.0.1:9/', '-n', '1', '--output', join(dir, 'adir')]), /--output: ".*adir" is a directory/)
-    refused(await fanout(['healthcheck', 'http://127.0.0.1:9/', '--output', join(dir, 'missing', 'r.xml')]), /--output: the directory ".*missing" .* does not exist/)
-    refused(await fanout(['loadtest', 'merge', 'nothing.json', '--output', join(dir, 'missing', 'm.json')]), /--output: the directory ".*missing"/)
+    refused(await fanout(['healthcheck', 'http://127.0.0.1:9/', '--output', join(dir, 'missing', 'r.xml')]), /--output: the directory of ".*r\.xml" \(".*missing"\) does not exist/)
+    refused(await fanout(['loadtest', 'merge', 'nothing.json', '--output', join(dir, 'missing', 'm.json')]), /--output: the directory of ".*m\.json"/)
     expect((await readdir(dir)).sort()).toEqual(['adir']) // nothing ran, no temporary file
   })
 

@@ -1,40 +1,18 @@
 import {writeFile, mkdtemp} from 'node:fs/promises'
-import {createServer} from 'node:http'
-import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
+import {startSlotService} from '../../fixtures/servers/slots.mjs'
 import {fanout} from '../helpers/cli.js'
 import {parseJsonDocument} from '../helpers/json-schema.js'
 import {hasProgram} from '../helpers/system-program.js'
 
-/** A service with `slots` requests served at once, each held `holdMs`; beyond that it answers 503 at once. */
-async function slotService(slots: number, holdMs: number) {
-  let busy = 0
-  const refusals: number[] = []
-  const server = createServer((_request, response) => {
-    if (busy >= slots) {
-      refusals.push(performance.now())
-      response.writeHead(503, {'retry-after': '1'}).end('busy\n')
-      return
-    }
-    busy++
-    setTimeout(() => {
-      busy--
-      response.writeHead(200).end('ok\n')
-    }, holdMs)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const {port} = server.address() as AddressInfo
-  return {port, refusals, close: () => new Promise((resolve) => server.close(resolve))}
-}
-
 describe.runIf(hasProgram('curl', 'curl'))('exec --workers auto against a service with K slots (curl -f: 503 is exit 22)', () => {
   it('ends within 1.2x of the best fixed --workers, with no 503s once it has settled', async () => {
     const slots = 4
-    const service = await slotService(slots, 100)
+    const service = await startSlotService({slots, holdMs: 100})
     const dir = await mkdtemp(join(tmpdir(), 'fanout-auto-'))
     const targets = join(dir, 'targets.txt')
     await writeFile(targets, Array.from({length: 120}, (_, i) => `http://127.0.0.1:${service.port}/${i}`).join('\n'))

@@ -1,5 +1,6 @@
 import {mkdtemp, readFile, writeFile} from 'node:fs/promises'
 import {createServer} from 'node:http'
+import {createServer as createH2cServer} from 'node:http2'
 import type {IncomingHttpHeaders, Server} from 'node:http'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -84,5 +85,23 @@ describe('loadtest flags', () => {
     seen.length = 0
     await fanout(['loadtest', '-q', '-n', '1', '-H', 'Authorization: Bearer t', secret])
     expect(seen.map((headers) => headers.authorization)).toEqual(['Bearer t'])
+  })
+
+  it('over HTTP/2 (h2c) URL credentials are Basic auth too', async () => {
+    const authorizations: (string | undefined)[] = []
+    const h2c = createH2cServer((request, response) => {
+      authorizations.push(request.headers.authorization)
+      response.end('ok')
+    })
+    await new Promise<void>((resolve) => h2c.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (h2c.address() as {port: number}).port
+      const run = await fanout(['loadtest', '-q', '-n', '3', '--http2', `http://bob:pa55@127.0.0.1:${port}/`, '--json'])
+      expect(run.code, run.stderr).toBe(0)
+      expect(authorizations).toEqual(Array(3).fill(`Basic ${Buffer.from('bob:pa55').toString('base64')}`))
+      expect(run.stdout).not.toContain('pa55')
+    } finally {
+      await new Promise((resolve) => h2c.close(resolve))
+    }
   })
 })

@@ -174,8 +174,15 @@ describe('fanout loadtest', () => {
   })
 
   it('Ctrl-C stops sending, prints the partial report and exits 130', async () => {
-    const url = await serve((_request, response) => setTimeout(() => response.end('ok'), 5))
-    const run = await fanout(['loadtest', url, '-d', '30s', '-w', '4', '--json'], {interruptWhen: sleep(1500)})
+    // Ctrl-C a second after the first request arrives, not after a fixed time: on a loaded machine the process may
+    // take longer than that to start, and a SIGINT before its handler is installed kills it outright.
+    let started!: () => void
+    const firstRequest = new Promise<void>((resolve) => (started = resolve))
+    const url = await serve((_request, response) => {
+      started()
+      setTimeout(() => response.end('ok'), 5)
+    })
+    const run = await fanout(['loadtest', url, '-d', '30s', '-w', '4', '--json'], {interruptWhen: firstRequest.then(() => sleep(1000))})
     expect(run.code).toBe(130)
     const report = parseJsonDocument(run.stdout) as Report
     expect(report.interrupted).toBe(true)

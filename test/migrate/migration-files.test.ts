@@ -1,4 +1,4 @@
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -39,4 +39,40 @@ it('a version or description longer than the history table keeps is a usage erro
   expect((await loadMigrations(dir))[0]!.description).toHaveLength(160)
   await writeFile(join(dir, `V2__${'d'.repeat(161)}.sql`), 'SELECT 1;\n')
   await expect(loadMigrations(dir)).rejects.toThrow(/V2__d+\.sql" has a description of 161 characters, over the 160 the history table keeps; shorten the file name/)
+})
+
+it('finds files in subfolders, as Flyway does, and reads R__ and B__ files as repeatable and baseline migrations', async () => {
+  await mkdir(join(dir, 'tables', '2024'), {recursive: true})
+  await mkdir(join(dir, 'views'))
+  await writeFile(join(dir, 'tables', '2024', 'V2__orders.sql'), 'SELECT 2;\n')
+  await writeFile(join(dir, 'tables', 'V1__accounts.sql'), 'SELECT 1;\n')
+  await writeFile(join(dir, 'views', 'R__account_totals.sql'), 'SELECT 3;\n')
+  await writeFile(join(dir, 'B2__baseline.sql'), 'SELECT 4;\n')
+  await writeFile(join(dir, 'views', 'README.md'), 'not a migration\n')
+  const migrations = await loadMigrations(dir)
+  expect(migrations.map(({kind, version, script}) => ({kind, version, script}))).toEqual([
+    {kind: 'versioned', version: '1', script: 'tables/V1__accounts.sql'},
+    {kind: 'baseline', version: '2', script: 'B2__baseline.sql'},
+    {kind: 'versioned', version: '2', script: 'tables/2024/V2__orders.sql'},
+    {kind: 'repeatable', version: null, script: 'views/R__account_totals.sql'},
+  ])
+  expect(migrations[3]).toMatchObject({segments: [], description: 'account totals', file: join(dir, 'views', 'R__account_totals.sql')})
+})
+
+it('a .sql file named by no rule, a folder named like a migration and an undo file are usage errors naming them', async () => {
+  await mkdir(join(dir, 'sub'))
+  await writeFile(join(dir, 'V1__a.sql'), 'SELECT 1;\n')
+  await writeFile(join(dir, 'sub', 'create_tables.sql'), 'SELECT 1;\n')
+  await expect(loadMigrations(dir)).rejects.toThrow(`"${join(dir, 'sub', 'create_tables.sql')}" is not named V<version>__<description>.sql, R__<description>.sql or B<version>__<description>.sql`)
+  await rm(join(dir, 'sub'), {recursive: true})
+  await mkdir(join(dir, 'V2__dir.sql'))
+  await expect(loadMigrations(dir)).rejects.toThrow(`"${join(dir, 'V2__dir.sql')}" is a directory named like a migration file; rename it`)
+  await rm(join(dir, 'V2__dir.sql'), {recursive: true})
+  await writeFile(join(dir, 'U1__a.sql'), 'DROP TABLE a;\n')
+  await expect(loadMigrations(dir)).rejects.toThrow('is an undo migration; fanout has no undo: to reverse a change, write a new forward migration')
+  await rm(join(dir, 'U1__a.sql'))
+  await writeFile(join(dir, 'R__v.sql'), 'SELECT 1;\n')
+  await mkdir(join(dir, 'more'))
+  await writeFile(join(dir, 'more', 'R__v.sql'), 'SELECT 2;\n')
+  await expect(loadMigrations(dir)).rejects.toThrow('have the same description; give each file its own')
 })

@@ -7,11 +7,13 @@ import {describe, expect, it} from 'vitest'
 
 import {fanout, until} from '../helpers/cli.js'
 import {names, pgliteBackend} from './backends.js'
+import {sqlTextSuite} from './sql-text-suite.js'
 import {migrateSuite} from './suite.js'
 
 // Each CLI run opens PGlite anew (about a second): a test of a dozen runs needs more than the usual 30 s.
 describe('fanout migrate on PGlite (the embedded default)', {timeout: 120_000}, () => {
   migrateSuite(pgliteBackend)
+  describe('SQL text', () => sqlTextSuite(pgliteBackend))
 
   it('keeps a second process out of a PGlite directory in use (it would overwrite the first one\'s work)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'fanout-pglite-lock-'))

@@ -1,0 +1,60 @@
+import {readOnly} from './database.js'
+import type {Connection, Database} from './database.js'
+import {readState, rowsOf, selectHistorySql} from './history.js'
+import type {Applied, HistoryFormat, NamespaceState} from './history.js'
+import {quoteLiteral} from './sql.js'
+
+/** Namespaces read in one query: a UNION ALL over their history tables, well under PostgreSQL's limits. */
+const CHUNK = 500
+
+/**
+ * Reads the histories of many namespaces for `status` and `validate`, a chunk at a time in one READ ONLY transaction
+ * and two queries (which exist and have a table, then one UNION ALL over those tables) rather than a round trip per
+ * namespace. A chunk is read when its first namespace is asked for; should its query fail (one unreadable table),
+ * each of its namespaces is read alone, so that the error lands on the namespace it belongs to.
+ */
+export class HistoryReader {
+  private readonly index = new Map<string, number>()
+  private readonly chunks = new Map<number, Promise<Map<string, NamespaceState> | undefined>>()
+
+  constructor(
+    private readonly db: Database,
+    private readonly namespaces: string[],
+    private readonly format: HistoryFormat,
+  ) {
+    for (const [i, namespace] of namespaces.entries()) this.index.set(namespace, i)
+  }
+
+  async state(namespace: string): Promise<NamespaceState> {
+    const chunk = Math.floor(this.index.get(namespace)! / CHUNK)
+    let read = this.chunks.get(chunk)
+    if (!read) {
+      read = this.readChunk(this.namespaces.slice(chunk * CHUNK, (chunk + 1) * CHUNK)).catch(() => undefined)
+      this.chunks.set(chunk, read)
+    }
+    const states = await read
+    if (namespace === this.namespaces[Math.min((chunk + 1) * CHUNK, this.namespaces.length) - 1]) this.chunks.delete(chunk) // bounded memory
+    return states?.get(namespace) ?? this.db.withConnection((connection) => readOnly(connection, () => readState(connection, namespace, this.format)))
+  }
+
+  private readChunk(namespaces: string[]): Promise<Map<string, NamespaceState>> {
+    return this.db.withConnection((connection) => readOnly(connection, () => this.read(connection, namespaces)))
+  }
+
+  private async read(connection: Connection, namespaces: string[]): Promise<Map<string, NamespaceState>> {
+    const found = await connection.query<{name: string; exists: boolean; history: boolean}>(
+      `SELECT name, to_regnamespace(quote_ident(name)) IS NOT NULL AS exists,
+         to_regclass(quote_ident(name) || '.' || quote_ident($2)) IS NOT NULL AS history
+       FROM unnest($1::text[]) AS name`,
+      [namespaces, this.format.table],
+    )
+    const withHistory = found.filter((row) => row.history).map((row) => row.name)
+    const rows = new Map<string, (Omit<Applied, 'segments'> & {installed_rank: number})[]>(withHistory.map((name) => [name, []]))
+    if (withHistory.length > 0) {
+      const union = withHistory.map((name) => selectHistorySql(name, this.format, `${quoteLiteral(name)}::text AS namespace, `)).join('\nUNION ALL\n')
+      for (const row of await connection.query<Omit<Applied, 'segments'> & {namespace: string; installed_rank: number}>(union)) rows.get(row.namespace)!.push(row)
+    }
+    // Status reads no objects: hasObjects matters only to --baseline-on-migrate.
+    return new Map(found.map((row) => [row.name, {exists: row.exists, hasHistory: row.history, history: rowsOf(rows.get(row.name) ?? []), hasObjects: false}]))
+  }
+}

@@ -1,0 +1,49 @@
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {afterAll, beforeAll} from 'vitest'
+
+import {fanout} from '../helpers/cli.js'
+import {parseJsonDocument} from '../helpers/json-schema.js'
+import {postgresBackend} from './backends.js'
+import type {Backend} from './backends.js'
+import type {Line} from './suite.js'
+
+const SUBCOMMANDS = new Set(['status', 'validate', 'repair', 'baseline'])
+
+/**
+ * A test file's own PostgreSQL database, opened before its tests and dropped after, with the two things its tests
+ * do: write a directory of migration files, and run `fanout migrate [subcommand]` on the database.
+ */
+export function postgresFixture() {
+  let backend: Backend | undefined
+  const dirs: string[] = []
+  beforeAll(async () => {
+    backend = await postgresBackend()
+  })
+  afterAll(async () => {
+    await backend?.close()
+    await Promise.all(dirs.map((dir) => rm(dir, {recursive: true, force: true})))
+  })
+  const db = () => backend!
+  return {
+    db,
+    /** A directory holding these files (name -> SQL), removed after the tests. */
+    async migrationsOf(files: Record<string, string>): Promise<string> {
+      const dir = await mkdtemp(join(tmpdir(), 'fanout-migrations-'))
+      dirs.push(dir)
+      for (const [name, sql] of Object.entries(files)) await writeFile(join(dir, name), sql)
+      return dir
+    },
+    /** `fanout migrate [status|validate|repair|baseline] --database … --json ARGS`, with its report's lines. */
+    async migrate(args: string[]) {
+      const sub = SUBCOMMANDS.has(args[0]!) ? [args[0]!] : []
+      const result = await fanout(['migrate', ...sub, '--database', db().url, '--json', ...args.slice(sub.length)])
+      type Report = {results: (Line & {baselined?: boolean; repairs?: string[]})[]; summary?: Record<string, number>}
+      // Every --json document is checked against its schema on the way.
+      const report: Report = result.stdout ? parseJsonDocument<Report>(result.stdout) : {results: []}
+      return {...result, lines: report.results, summary: report.summary}
+    },
+  }
+}

@@ -1,0 +1,184 @@
+import {describe, expect, it} from 'vitest'
+
+import {fanout, until} from '../helpers/cli.js'
+import {names} from './backends.js'
+import {postgresFixture} from './postgres-fixture.js'
+
+const {db, migrationsOf, migrate} = postgresFixture()
+
+const history = (namespace: string) =>
+  db().query<{version: string; success: boolean}>(`SELECT version, success FROM ${namespace}.fanout_schema_history ORDER BY installed_rank`)
+
+describe('a terminated backend or a lost connection (finding 5)', {timeout: 120_000}, () => {
+  const files = {
+    'V1__t.sql': 'CREATE TABLE t (id int);\n',
+    'V2__slow.sql': "SELECT pg_sleep(CASE WHEN '${namespace}' LIKE '%_002' THEN 2.5 ELSE 0 END);\nCREATE TABLE u (id int);\n",
+    'V3__v.sql': 'CREATE TABLE v (id int);\n',
+  }
+  /** Terminates the session sleeping in V2 once it sleeps. */
+  const terminateSleeper = async () => {
+    await until(async () => (await db().query(`SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()`)).length > 0, 20_000)
+    await db().query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()`)
+  }
+
+  it('pg_terminate_backend() on a migrating session: the namespace fails, the report is printed, exit 1, history is what committed', async () => {
+    const dir = await migrationsOf(files)
+    const run = migrate(['--dir', dir, '-n', 'kill_001,kill_002,kill_003', '--create-namespaces', '--keep-going', '--workers', '3'])
+    await terminateSleeper()
+    const result = await run
+    expect(result.stderr).not.toMatch(/Unhandled|Connection terminated unexpectedly\n\s+at/)
+    expect(result.code).toBe(1)
+    const killed = result.lines.find((line) => line.target === 'kill_002')!
+    expect(killed).toMatchObject({status: 'failed', version: '1', applied: ['1']})
+    expect(killed.error!.message).toMatch(/^V2__slow\.sql: terminating connection due to administrator command \(SQLSTATE 57P01\)/)
+    expect(result.summary).toMatchObject({succeeded: 2, failed: 1, cancelled: 0})
+    expect(await history('kill_002')).toEqual([{version: '1', success: true}])
+    const [tables] = await db().query(`SELECT to_regclass('kill_002.t') IS NOT NULL AS t, to_regclass('kill_002.u') IS NOT NULL AS u`)
+    expect(tables).toEqual({t: true, u: false})
+  })
+
+  it('with --retries 2 the namespace is tried again on a new connection and completes', async () => {
+    const dir = await migrationsOf(files)
+    const run = migrate(['--dir', dir, '-n', 'retry_001,retry_002', '--create-namespaces', '--retries', '2', '--workers', '2'])
+    await terminateSleeper()
+    const result = await run
+    expect(result.stderr).not.toMatch(/Unhandled/)
+    expect(result.code).toBe(0)
+    expect(result.lines.find((line) => line.target === 'retry_002')).toMatchObject({status: 'succeeded', attempts: 2, version: '3'})
+    expect((await history('retry_002')).map((row) => row.version)).toEqual(['1', '2', '3'])
+  })
+  it('every session of the run terminated at once, as a server restart does: no crash, exit 1, each version reported is what the history holds', async () => {
+    const dir = await migrationsOf({...files, 'V2__slow.sql': 'SELECT pg_sleep(2.5);\nCREATE TABLE u (id int);\n'})
+    const namespaces = names('all', 6)
+    const run = migrate(['--dir', dir, '-n', namespaces.join(','), '--create-namespaces', '--keep-going', '--workers', '3'])
+    await until(async () => (await db().query(`SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()`)).length >= 2, 30_000)
+    await db().query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')
+    const result = await run
+    expect(result.stderr).not.toMatch(/Unhandled/)
+    expect(result.code).toBe(1)
+    expect(result.summary!.failed).toBeGreaterThanOrEqual(2)
+    for (const line of result.lines) {
+      const rows = await db().query<{version: string}>(`SELECT version FROM ${line.target}.fanout_schema_history WHERE success ORDER BY installed_rank`).catch(() => [])
+      expect(line.version ?? null, line.target).toBe(rows.at(-1)?.version ?? null)
+    }
+  })
+})
+
+describe('runs at once on one database (finding 2)', {timeout: 120_000}, () => {
+  it('3 processes × 100 namespaces with CREATE INDEX CONCURRENTLY: each migration applied once, all exit 0, none blocked', {timeout: 180_000}, async () => {
+    const dir = await migrationsOf({
+      'V1__orders.sql': 'CREATE TABLE orders (id bigserial PRIMARY KEY, customer text NOT NULL, placed_on date NOT NULL DEFAULT current_date);\n',
+      'V2__orders_customer.sql': '-- fanout:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS orders_customer ON orders (customer);\n',
+      'V3__seed.sql': "INSERT INTO orders (customer) VALUES ('${namespace}');\nALTER TABLE orders ADD COLUMN total_cents bigint NOT NULL DEFAULT 0;\n",
+      'V4__orders_placed.sql': '-- fanout:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS orders_placed ON orders (placed_on);\n',
+      'V5__note.sql': 'ALTER TABLE orders ADD COLUMN note text;\n',
+    })
+    const namespaces = names('cc', 100)
+    const args = ['--dir', dir, '-n', namespaces.join(','), '--create-namespaces', '--workers', '6']
+    const runs = await Promise.all([migrate(args), migrate(args), migrate(args)])
+    for (const run of runs) expect(run.code, run.stdout.slice(0, 2000) + run.stderr).toBe(0)
+    const applied = runs.flatMap((run) => run.lines).reduce((sum, line) => sum + (line.applied?.length ?? 0), 0)
+    expect(applied).toBe(500)
+    const [counts] = await db().query<{rows: number; history: number; failed: number; invalid: number; indexes: number}>(
+      `SELECT (SELECT count(*)::int FROM (${namespaces.map((namespace) => `SELECT 1 FROM ${namespace}.orders`).join(' UNION ALL ')}) o) AS rows,
+              (SELECT count(*)::int FROM (${namespaces.map((namespace) => `SELECT success FROM ${namespace}.fanout_schema_history`).join(' UNION ALL ')}) h) AS history,
+              (SELECT count(*)::int FROM (${namespaces.map((namespace) => `SELECT success FROM ${namespace}.fanout_schema_history WHERE NOT success`).join(' UNION ALL ')}) f) AS failed,
+              (SELECT count(*)::int FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname LIKE 'cc\\_%' AND NOT i.indisvalid) AS invalid,
+              (SELECT count(*)::int FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname LIKE 'cc\\_%' AND c.relname IN ('orders_customer', 'orders_placed')) AS indexes`,
+    )
+    expect(counts).toEqual({rows: 100, history: 500, failed: 0, invalid: 0, indexes: 200})
+  })
+
+  it('a failed CREATE INDEX CONCURRENTLY names the INVALID index it left; repair drops it and the re-run builds it', async () => {
+    const dir = await migrationsOf({
+      'V1__items.sql': 'CREATE TABLE items (sku text);\n',
+      'V2__unique_sku.sql': '-- fanout:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS items_sku ON items (sku);\n',
+    })
+    expect((await migrate(['--dir', dir, '-n', 'inv_001', '--create-namespaces', '--target', '1'])).code).toBe(0)
+    await db().query(`INSERT INTO inv_001.items VALUES ('a'), ('a')`)
+    const failed = await migrate(['--dir', dir, '-n', 'inv_001'])
+    expect(failed.code).toBe(1)
+    expect(failed.lines[0]!.error!.message).toMatch(/^V2__unique_sku\.sql line 2: could not create unique index "items_sku".*it left the INVALID index items_sku, which fanout migrate repair drops/)
+    await db().query(`DELETE FROM inv_001.items WHERE ctid = (SELECT max(ctid) FROM inv_001.items)`)
+    const repair = await fanout(['migrate', 'repair', '--database', db().url, '--dir', dir, '-n', 'inv_001'])
+    expect(repair.code).toBe(0)
+    expect(repair.stdout).toContain('inv_001: dropped the INVALID index items_sku')
+    expect((await migrate(['--dir', dir, '-n', 'inv_001'])).code).toBe(0)
+    const [index] = await db().query(`SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = 'inv_001.items_sku'::regclass`)
+    expect(index).toEqual({valid: true})
+  })
+})
+
+describe('read-only selection, status and validate (finding 4)', {timeout: 120_000}, () => {
+  it('--namespaces-query cannot drop a schema, not even as a second statement', async () => {
+    await db().query('CREATE SCHEMA IF NOT EXISTS victim; CREATE TABLE IF NOT EXISTS victim.keep (id int)')
+    const dir = await migrationsOf({'V1__t.sql': 'CREATE TABLE t (id int);\n'})
+    for (const query of ['DROP SCHEMA victim CASCADE', "SELECT 'ro_001'; DROP SCHEMA victim CASCADE", 'WITH gone AS (DELETE FROM victim.keep RETURNING id) SELECT id::text FROM gone']) {
+      const result = await fanout(['migrate', '--database', db().url, '--dir', dir, '--namespaces-query', query])
+      expect(result.code, result.stderr).toBe(2)
+      expect(result.stderr).toMatch(/--namespaces-query: .*(read-only transaction|multiple commands)/)
+    }
+    expect(await db().query(`SELECT to_regclass('victim.keep') IS NOT NULL AS kept`)).toEqual([{kept: true}])
+  })
+
+  it('status with a data-modifying CTE deletes no history row', async () => {
+    const dir = await migrationsOf({'V1__t.sql': 'CREATE TABLE t (id int);\n'})
+    expect((await migrate(['--dir', dir, '-n', 'ro_002', '--create-namespaces'])).code).toBe(0)
+    const query = "WITH gone AS (DELETE FROM ro_002.fanout_schema_history RETURNING 'ro_002'::text AS name) SELECT name FROM gone"
+    for (const command of ['status', 'validate']) {
+      const result = await fanout(['migrate', command, '--database', db().url, '--dir', dir, '--namespaces-query', query])
+      expect(result.code).toBe(2)
+      expect(result.stderr).toMatch(/read-only transaction/)
+    }
+    expect(await history('ro_002')).toEqual([{version: '1', success: true}])
+  })
+})
+
+describe('figures on record (finding 6)', {timeout: 120_000}, () => {
+  it('migrations sent as one query: each history row has its own start and duration', async () => {
+    const dir = await migrationsOf({
+      'V1__a.sql': 'SELECT pg_sleep(0.4);\n',
+      'V2__b.sql': 'SELECT pg_sleep(0.4);\n',
+      'V3__c.sql': 'SELECT 1;\n',
+    })
+    expect((await migrate(['--dir', dir, '-n', 'fig_001', '--create-namespaces'])).code).toBe(0)
+    const rows = await db().query<{version: string; ms: number; gap: number | null}>(
+      `SELECT version, execution_ms AS ms, (extract(epoch FROM installed_on - lag(installed_on) OVER (ORDER BY installed_rank)) * 1000)::int AS gap
+         FROM fig_001.fanout_schema_history ORDER BY installed_rank`,
+    )
+    expect(rows.map((row) => row.version)).toEqual(['1', '2', '3'])
+    const [v1, v2, v3] = rows
+    for (const slept of [v1!, v2!]) expect(slept.ms).toBeGreaterThanOrEqual(390)
+    expect(v2!.ms).toBeLessThan(790) // not the time since the batch began
+    expect(v3!.ms).toBeLessThan(200)
+    expect(v2!.gap).toBeGreaterThanOrEqual(390)
+    expect(v3!.gap).toBeGreaterThanOrEqual(390)
+  })
+
+  it('an error in V3 of a batch is reported against V3 and its line, not V1; V1 and V2 stay applied', async () => {
+    const dir = await migrationsOf({
+      'V1__a.sql': 'CREATE TABLE a (id int);\n',
+      'V2__b.sql': 'CREATE TABLE b (id int);\n',
+      'V3__c.sql': 'CREATE TABLE c (id int);\n\nSELECT no_such_column FROM c;\n',
+    })
+    const result = await migrate(['--dir', dir, '-n', 'fig_002', '--create-namespaces'])
+    expect(result.code).toBe(1)
+    expect(result.lines[0]).toMatchObject({status: 'failed', version: '2', applied: ['1', '2']})
+    expect(result.lines[0]!.error!.message).toMatch(/^V3__c\.sql line 3: column "no_such_column" does not exist \(SQLSTATE 42703\)/)
+    expect((await history('fig_002')).map((row) => row.version)).toEqual(['1', '2'])
+  })
+
+  it('fail-fast: namespaces that failed with their own error are counted failed, as status then shows them', async () => {
+    const dir = await migrationsOf({
+      // ff_001 fails after 1 s, when all three are surely under way; ff_002 and ff_003 fail on their own later.
+      'V1__t.sql': "SELECT pg_sleep(CASE WHEN '${namespace}' = 'ff_001' THEN 1 ELSE 2 END);\nSELECT 1 / (CASE WHEN '${namespace}' IN ('ff_001', 'ff_002', 'ff_003') THEN 0 ELSE 1 END);\n",
+    })
+    const namespaces = names('ff', 8)
+    const result = await migrate(['--dir', dir, '-n', namespaces.join(','), '--create-namespaces', '--workers', '3'])
+    expect(result.code).toBe(1)
+    expect(result.summary).toMatchObject({failed: 3, succeeded: 0, cancelled: 5})
+    expect(result.lines.filter((line) => line.status === 'failed').map((line) => line.target)).toEqual(['ff_001', 'ff_002', 'ff_003'])
+    const status = await migrate(['status', '--dir', dir, '-n', namespaces.slice(0, 3).join(',')])
+    expect(status.lines.map((line) => line.version)).toEqual([null, null, null])
+  })
+})
