@@ -4,7 +4,7 @@ import {UsageError} from './errors.js'
 import type {Workers} from '../engine/index.js'
 import type {EngineMetrics} from '../metrics/engine-metrics.js'
 import type {Progress} from '../report/progress.js'
-import {accepts, parseCount, parseDuration, parseRate, parseWorkers} from './values.js'
+import {accepts, parseCount, parseDuration, parseRate, parseSize, parseWorkers} from './values.js'
 import type {Rate} from './values.js'
 
 /** A flag parser that turns a bad value into one line naming the flag, what it accepts and what was given. */
@@ -30,6 +30,7 @@ export const count = Flags.custom<number>({helpValue: '<count>', parse: checked(
 /** A count of at least 1 (`8`, `10k`): workers, threads, connections. */
 export const positiveCount = Flags.custom<number>({helpValue: '<count>', parse: checked(atLeast(1))})
 export const rate = Flags.custom<Rate>({helpValue: '<rate>', parse: checked(parseRate)})
+export const size = Flags.custom<number>({helpValue: '<size>', parse: checked(parseSize)})
 
 /** How far above a command's default pool size `--workers auto` may go when no MAX is given. */
 const AUTO_HEADROOM = 16

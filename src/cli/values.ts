@@ -5,6 +5,7 @@ export const accepts = {
   duration: 'a duration like 500ms, 5s, 2m or 1m30s',
   count: 'a whole number like 8, 500 or 10k',
   rate: 'a rate like 50/s, 100/m or 10/500ms',
+  size: 'a size like 512KiB, 16MiB, 1GB or 1000 (bytes)',
   workers: 'auto, auto:MAX, auto:MIN-MAX (a limit that adapts while the run goes) or a whole number like 8',
 } as const
 
@@ -20,12 +21,13 @@ const TOO_LONG = 'at most 596h (24.8 days: the longest timer Node can set)'
 
 /** `500ms`, `5s`, `2m`, `1h`, `1m30s`, `1.5s`, or `0`, in milliseconds; at most MAX_DURATION_MS. */
 export function parseDuration(input: string): number {
-  const ms = anyDuration(input)
+  const ms = parseTimeSpan(input)
   if (ms > MAX_DURATION_MS) throw new UsageError(`${accepts.duration}, ${TOO_LONG}`)
   return ms
 }
 
-function anyDuration(input: string): number {
+/** A duration that is never a timer (a certificate's time left, `> 720h`): parseDuration's syntax, no upper bound. */
+export function parseTimeSpan(input: string): number {
   const text = input.trim()
   if (text === '0') return 0
   const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)]
@@ -43,6 +45,25 @@ export function parseCount(input: string): number {
   return value
 }
 
+const SIZE_UNITS: Record<string, number> = {'': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3}
+
+/** `16MiB`, `512KiB`, `1MB`, `1000`, in bytes: decimal units are powers of 1000, binary ones of 1024 (IEC). */
+export function parseSize(input: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(input.trim())
+  const unit = SIZE_UNITS[match?.[2]?.toLowerCase() ?? 'none']
+  const value = match && unit !== undefined ? Math.floor(Number(match[1]) * unit) : Number.NaN
+  if (!Number.isSafeInteger(value)) throw new UsageError(accepts.size)
+  return value
+}
+
+/** Bytes as the largest binary unit that keeps a whole number: 16MiB, 1500B. */
+export function formatBytes(bytes: number): string {
+  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`
+  }
+  return `${bytes}B`
+}
+
 export interface Rate {
   limit: number
   intervalMs: number
@@ -54,7 +75,7 @@ export function parseRate(input: string): Rate {
   let rate: Rate | undefined
   try {
     const limit = parseCount(amount)
-    const intervalMs = anyDuration(/^\d/.test(per) ? per : `1${per}`)
+    const intervalMs = parseTimeSpan(/^\d/.test(per) ? per : `1${per}`)
     if (limit >= 1 && intervalMs > 0) rate = {limit, intervalMs}
   } catch {
     // Reported below with the whole input in view.

@@ -5,7 +5,7 @@ import {envelope} from '../report/envelope.js'
 import type {Envelope} from '../report/envelope.js'
 import type {Check} from './check.js'
 import {healthResult} from './result.js'
-import type {HealthResult} from './result.js'
+import type {HealthResult, Try} from './result.js'
 import {runCheck} from './run-check.js'
 import type {Observation} from './run-check.js'
 
@@ -17,6 +17,8 @@ export interface CheckAllOptions {
   rate?: Rate
   maxRedirects: number
   maxBodyBytes: number
+  /** Where [DOMAIN_EXPIRATION] asks (RDAP). */
+  rdapUrl?: string
   /** Ctrl-C. */
   signal: AbortSignal
   onLimit?: (limit: number) => void
@@ -26,9 +28,18 @@ export interface CheckAllOptions {
 
 /** One round: every check through the engine, each with its own timeout and retries; the report in input order. */
 export async function checkAll(checks: Check[], options: CheckAllOptions): Promise<Envelope<HealthResult>> {
+  // Sparse: only checks that retry and failed a try have an entry.
+  const history: Try[][] = []
   const report = await forkJoin<Check, Observation>(
     checks,
-    (check, ctx) => runCheck(check, {signal: ctx.signal, maxRedirects: options.maxRedirects, maxBodyBytes: options.maxBodyBytes}),
+    (check, ctx) =>
+      runCheck(check, {
+        signal: ctx.signal,
+        maxRedirects: options.maxRedirects,
+        maxBodyBytes: options.maxBodyBytes,
+        rdapUrl: options.rdapUrl,
+        failed: check.retries > 0 ? ({code, message}) => (history[ctx.index] ??= []).push({attempt: ctx.attempt, error: {code, message}}) : undefined,
+      }),
     {
       workers: options.workers,
       mode: options.mode,
@@ -44,6 +55,6 @@ export async function checkAll(checks: Check[], options: CheckAllOptions): Promi
       onSettle: options.onSettle,
     },
   )
-  const results = report.outcomes.map((outcome, index) => healthResult(checks[index]!, outcome))
+  const results = report.outcomes.map((outcome, index) => healthResult(checks[index]!, outcome, history[index]))
   return envelope('healthcheck', results, report.durationMs, options.signal.aborted, report.workers)
 }

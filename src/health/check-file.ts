@@ -1,14 +1,14 @@
-import {readFile} from 'node:fs/promises'
-
-import {LineCounter, isMap, isScalar, isSeq, parseDocument} from 'yaml'
+import {isMap, isSeq} from 'yaml'
 import type {Node, YAMLMap} from 'yaml'
 
 import {UsageError} from '../cli/errors.js'
-import {parseCount, parseDuration} from '../cli/values.js'
-import {parseCondition} from './conditions.js'
+import {configFiles} from './config-files.js'
+import {gatusChecks, isGatusConfig} from './gatus-config.js'
+import type {GatusFile} from './gatus-config.js'
+import {YamlReader, parseYaml, readConfigText} from './yaml-reader.js'
 import type {Check, CheckDefaults} from './check.js'
 import {maskUrl} from '../report/mask.js'
-import {defaultConditions, parseUrl} from './check.js'
+import {defaultConditions, parseMethod} from './check.js'
 
 const DEFAULT_KEYS = ['timeout', 'retries', 'retry-delay', 'insecure', 'headers'] as const
 const CHECK_KEYS = ['name', 'group', 'tags', 'url', 'method', 'headers', 'body', 'timeout', 'retries', 'insecure', 'conditions'] as const
@@ -17,43 +17,36 @@ export interface CheckFile {
   checks: Check[]
   /** `defaults.retry-delay`: the first backoff delay, when the file sets one. */
   retryDelayMs?: number
+  /** What the files hold that fanout does not use (Gatus's alerting, storage…): said once each, on stderr. */
+  notes: string[]
 }
 
 /**
- * A Gatus-like check file: `defaults` and `checks`, with `${ENV}` substitution. Anything off — an unknown key, a
- * bad duration, an unknown placeholder in a condition — is a UsageError naming `file:line` and the fix.
+ * Check files: fanout's own (`defaults`, `checks`, `${ENV}` substituted in values) or Gatus's (`endpoints`,
+ * `external-endpoints`…), several files or directories of them merged as Gatus merges them. Anything off — an
+ * unknown key, a bad duration, an unknown placeholder in a condition — is a UsageError naming `file:line` and the fix.
  */
-export async function loadCheckFile(path: string, cli: CheckDefaults, env: NodeJS.ProcessEnv = process.env): Promise<CheckFile> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (error) {
-    throw new UsageError(`cannot read check file "${path}" (${(error as NodeJS.ErrnoException).code ?? error}); check the path`)
-  }
-  const lines = new LineCounter()
-  const doc = parseDocument(text, {lineCounter: lines, uniqueKeys: true})
-  const syntax = doc.errors[0]
-  if (syntax) {
-    throw new UsageError(`${path}:${syntax.linePos?.[0]?.line ?? 1}: invalid YAML: ${syntax.message.split('\n')[0]}`)
-  }
-  const reader = new Reader(path, lines, env)
-  const root = doc.contents
-  if (!isMap(root)) throw reader.error(root, 'expected a mapping with `checks:` (and optionally `defaults:`)')
-  reader.keys(root, ['defaults', 'checks'])
-  const defaultsNode = root.get('defaults', true) as Node | undefined
-  const defaults: CheckDefaults = {...cli}
+export async function loadCheckFiles(paths: string[], cli: CheckDefaults, env: NodeJS.ProcessEnv = process.env): Promise<CheckFile> {
+  const checks: Check[] = []
+  const gatus: GatusFile[] = []
   let retryDelayMs: number | undefined
-  if (defaultsNode) {
-    const map = reader.map(defaultsNode, 'defaults')
-    reader.keys(map, DEFAULT_KEYS)
-    Object.assign(defaults, reader.settings(map, cli))
-    const delay = map.get('retry-delay', true) as Node | undefined
-    if (delay) retryDelayMs = reader.duration(delay, 'retry-delay')
+  for (const path of await configFiles(paths)) {
+    const text = await readConfigText(path)
+    if (isGatusConfig(text)) {
+      gatus.push({path, text})
+      continue
+    }
+    const loaded = fanoutChecks(path, text, cli, env)
+    checks.push(...loaded.checks)
+    retryDelayMs ??= loaded.retryDelayMs
   }
-  const checksNode = root.get('checks', true) as Node | undefined
-  if (!checksNode) throw reader.error(root, 'no `checks:` list; add one entry per backend with at least a url')
-  if (!isSeq(checksNode) || checksNode.items.length === 0) throw reader.error(checksNode, '`checks` must be a non-empty list')
-  const checks = checksNode.items.map((item) => reader.check(item as Node, defaults))
+  const notes: string[] = []
+  if (gatus.length > 0) {
+    const loaded = gatusChecks(gatus, cli, env)
+    checks.push(...loaded.checks)
+    notes.push(...loaded.notes)
+  }
+  if (checks.length === 0) throw new UsageError(`${paths.join(', ')}: no checks to run; add an endpoint or a check with a url`)
   const seen = new Map<string, string>()
   for (const check of checks) {
     const key = `${check.group ?? ''}\u0000${check.name}`
@@ -61,90 +54,37 @@ export async function loadCheckFile(path: string, cli: CheckDefaults, env: NodeJ
     if (first) throw new UsageError(`${check.where}: duplicate check name "${check.name}" (first at ${first}); give each check its own name`)
     seen.set(key, check.where)
   }
-  return {checks, retryDelayMs}
+  return {checks, retryDelayMs, notes}
 }
 
-/** Reads typed values off YAML nodes, every error pointing at the node's line. */
-class Reader {
-  constructor(
-    private readonly path: string,
-    private readonly lines: LineCounter,
-    private readonly env: NodeJS.ProcessEnv,
-  ) {}
+/** One check file (the single-file form of loadCheckFiles). */
+export function loadCheckFile(path: string, cli: CheckDefaults, env: NodeJS.ProcessEnv = process.env): Promise<CheckFile> {
+  return loadCheckFiles([path], cli, env)
+}
 
-  where(node: Node | null | undefined): string {
-    const offset = node?.range?.[0]
-    return `${this.path}:${offset === undefined ? 1 : this.lines.linePos(offset).line}`
+function fanoutChecks(path: string, text: string, cli: CheckDefaults, env: NodeJS.ProcessEnv): Omit<CheckFile, 'notes'> {
+  const {root, lines} = parseYaml(path, text)
+  const reader = new CheckFileReader(path, lines, env)
+  if (!isMap(root)) throw reader.error(root, 'expected a mapping with `checks:` (and optionally `defaults:`), or Gatus\'s `endpoints:`')
+  reader.keys(root, ['defaults', 'checks'])
+  const defaultsNode = reader.get(root, 'defaults')
+  const defaults: CheckDefaults = {...cli}
+  let retryDelayMs: number | undefined
+  if (defaultsNode) {
+    const map = reader.map(defaultsNode, 'defaults')
+    reader.keys(map, DEFAULT_KEYS)
+    Object.assign(defaults, reader.settings(map, cli))
+    const delay = reader.get(map, 'retry-delay')
+    if (delay) retryDelayMs = reader.duration(delay, 'retry-delay')
   }
+  const checksNode = reader.get(root, 'checks')
+  if (!checksNode) throw reader.error(root, 'no `checks:` list; add one entry per backend with at least a url')
+  if (!isSeq(checksNode) || checksNode.items.length === 0) throw reader.error(checksNode, '`checks` must be a non-empty list')
+  return {checks: checksNode.items.map((item) => reader.check(item as Node, defaults)), retryDelayMs}
+}
 
-  error(node: Node | null | undefined, message: string): UsageError {
-    return new UsageError(`${this.where(node)}: ${message}`)
-  }
-
-  map(node: Node, name: string): YAMLMap {
-    if (!isMap(node)) throw this.error(node, `\`${name}\` must be a mapping of keys to values`)
-    return node
-  }
-
-  keys(map: YAMLMap, allowed: readonly string[]): void {
-    for (const pair of map.items) {
-      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key)
-      if (!allowed.includes(key)) {
-        throw this.error(pair.key as Node, `unknown key "${key}"; expected one of: ${allowed.join(', ')}`)
-      }
-    }
-  }
-
-  /** A scalar as a string, with `${VAR}` and `${VAR:-fallback}` replaced from the environment. */
-  string(node: Node, name: string): string {
-    if (!isScalar(node) || node.value === null || typeof node.value === 'object') {
-      throw this.error(node, `\`${name}\` must be a single value`)
-    }
-    return String(node.value).replaceAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, variable: string, fallback?: string) => {
-      const value = this.env[variable] ?? fallback
-      if (value === undefined) throw this.error(node, `environment variable ${variable} is not set; set it or write \${${variable}:-default}`)
-      return value
-    })
-  }
-
-  duration(node: Node, name: string): number {
-    return this.parsed(node, name, parseDuration)
-  }
-
-  count(node: Node, name: string): number {
-    return this.parsed(node, name, parseCount)
-  }
-
-  /** A scalar through one of the CLI's value parsers, whose error says what it accepts. */
-  private parsed(node: Node, name: string, parse: (text: string) => number): number {
-    const text = this.string(node, name)
-    try {
-      return parse(text)
-    } catch (error) {
-      throw this.error(node, `\`${name}\` expects ${(error as UsageError).line}; got "${text}"`)
-    }
-  }
-
-  boolean(node: Node, name: string): boolean {
-    if (isScalar(node) && typeof node.value === 'boolean') return node.value
-    throw this.error(node, `\`${name}\` must be true or false`)
-  }
-
-  strings(node: Node, name: string): string[] {
-    if (!isSeq(node)) throw this.error(node, `\`${name}\` must be a list`)
-    return node.items.map((item) => this.string(item as Node, name))
-  }
-
-  headers(node: Node): Record<string, string> {
-    const map = this.map(node, 'headers')
-    const headers: Record<string, string> = {}
-    for (const pair of map.items) {
-      const name = isScalar(pair.key) ? String(pair.key.value) : String(pair.key)
-      headers[name.toLowerCase()] = this.string(pair.value as Node, `headers.${name}`)
-    }
-    return headers
-  }
-
+/** fanout's own check file: `defaults` and `checks`. */
+class CheckFileReader extends YamlReader {
   /** timeout, retries, insecure and headers: shared by `defaults` and each check, each falling back to `base`. */
   settings(map: YAMLMap, base: CheckDefaults): CheckDefaults {
     const get = (key: string) => map.get(key, true) as Node | undefined
@@ -173,11 +113,7 @@ class Reader {
       return value ? this.string(value, key) : undefined
     }
     const conditionsNode = get('conditions')
-    const conditions = conditionsNode
-      ? (isSeq(conditionsNode) ? conditionsNode.items : [conditionsNode]).map((item) =>
-          parseCondition(this.string(item as Node, 'conditions'), this.where(item as Node)),
-        )
-      : defaultConditions(url)
+    const conditions = conditionsNode ? this.conditions(conditionsNode) : defaultConditions(url)
     const body = text('body')
     return {
       ...this.settings(map, defaults),
@@ -185,14 +121,10 @@ class Reader {
       group: text('group'),
       tags: get('tags') ? this.strings(get('tags')!, 'tags') : [],
       url,
-      method: (text('method') ?? (body === undefined ? 'GET' : 'POST')).toUpperCase(),
+      method: parseMethod(text('method') ?? (body === undefined ? 'GET' : 'POST'), this.where(get('method') ?? node)),
       body,
       conditions,
       where,
     }
-  }
-
-  url(node: Node): URL {
-    return parseUrl(this.string(node, 'url'), this.where(node))
   }
 }

@@ -1,5 +1,5 @@
 import {UsageError} from '../cli/errors.js'
-import {accepts, formatDuration, parseDuration} from '../cli/values.js'
+import {accepts, formatBytes, formatDuration, parseTimeSpan} from '../cli/values.js'
 import type {ProbeResult} from './types.js'
 
 export interface ConditionResult {
@@ -12,6 +12,8 @@ export interface ConditionResult {
 
 export interface Condition {
   readonly text: string
+  /** The condition asks about [DOMAIN_EXPIRATION]: the check must look the domain up (RDAP) before evaluating it. */
+  readonly needsDomainExpiration: boolean
   /** `now` is what certificate expiry is measured from. */
   evaluate(result: ProbeResult, now?: Date): ConditionResult
 }
@@ -21,8 +23,8 @@ type Op = '==' | '!=' | '<' | '<=' | '>' | '>='
 type Kind = 'number' | 'duration' | 'boolean' | 'text' | 'json'
 type Scalar = number | string | boolean
 /** A value the probe did not see: the condition fails and `actual` shows why in place of the value. */
-interface Absent {
-  absent: string
+class Absent {
+  constructor(readonly absent: string) {}
 }
 type Value = Scalar | Absent
 type Step = string | number
@@ -32,8 +34,8 @@ interface Subject {
   resolve(result: ProbeResult, now: Date): Value
 }
 
-const ABSENT: Absent = {absent: 'absent'}
-const KNOWN = '[STATUS] [RESPONSE_TIME] [BODY] [BODY].path [CONNECTED] [CERTIFICATE_EXPIRATION] [IP]'
+const ABSENT = new Absent('absent')
+const KNOWN = '[STATUS] [RESPONSE_TIME] [BODY] [BODY].path [CONNECTED] [CERTIFICATE_EXPIRATION] [DOMAIN_EXPIRATION] [IP] [DNS_RCODE]'
 const NUMBER = /^-?\d+(?:\.\d+)?$/
 const SHOWN_CHARS = 80
 
@@ -43,6 +45,8 @@ const PLACEHOLDERS = new Map<string, Subject>([
   ['CONNECTED', {kind: 'boolean', resolve: (r) => r.connected}],
   ['CERTIFICATE_EXPIRATION', {kind: 'duration', resolve: (r, now) => (r.certificateExpiresAt ? +r.certificateExpiresAt - +now : ABSENT)}],
   ['IP', {kind: 'text', resolve: (r) => r.ip ?? ABSENT}],
+  ['DNS_RCODE', {kind: 'text', resolve: (r) => r.dnsRcode ?? ABSENT}],
+  ['DOMAIN_EXPIRATION', {kind: 'duration', resolve: (r, now) => (r.domainExpiresAt ? +r.domainExpiresAt - +now : ABSENT)}],
 ])
 
 const COMPARE: Record<Op, (a: number, b: number) => boolean> = {
@@ -54,21 +58,61 @@ const COMPARE: Record<Op, (a: number, b: number) => boolean> = {
   '>=': (a, b) => a >= b,
 }
 
+/** Deepest JSON nesting read: deeper values cannot be shown (JSON.stringify recurses) and no health document needs them. */
+export const MAX_JSON_DEPTH = 1000
+
+const TOO_DEEP = new Absent(`JSON nested deeper than ${MAX_JSON_DEPTH} levels, not read`)
+
 // A check has several conditions on one body: parse it once per probe, not once per condition.
 const parsedBodies = new WeakMap<ProbeResult, unknown>()
 
-/** The body as JSON; undefined (which JSON cannot hold) when there is no body or it is not JSON. */
+/** Why the body cannot be judged at all, or undefined when it can. */
+function unreadable(result: ProbeResult): Absent | undefined {
+  if (result.bodyOverLimit === undefined) return undefined
+  return new Absent(`body over --max-body ${formatBytes(result.bodyOverLimit)}, not read past it; raise --max-body`)
+}
+
+/** The body as JSON, or why it cannot be judged (cut at the limit, nested too deep). */
+function readJson(result: ProbeResult): unknown {
+  return unreadable(result) ?? json(result)
+}
+
+/** The body as JSON; undefined (which JSON cannot hold) when there is no body or it is not JSON; Absent when too deep. */
 function json(result: ProbeResult): unknown {
   if (!parsedBodies.has(result)) {
     let value: unknown
-    try {
-      value = result.body === undefined ? undefined : JSON.parse(result.body)
-    } catch {
-      value = undefined
+    const body = result.body
+    if (body === undefined) value = undefined
+    else if (body.length > 2 * MAX_JSON_DEPTH && nestingDepth(body) > MAX_JSON_DEPTH) value = TOO_DEEP
+    else {
+      try {
+        value = JSON.parse(body)
+      } catch {
+        value = undefined
+      }
     }
     parsedBodies.set(result, value)
   }
   return parsedBodies.get(result)
+}
+
+
+/** The deepest nesting of [ and { outside strings, stopping once past the limit: a loop, so no depth breaks it. */
+function nestingDepth(text: string): number {
+  let depth = 0
+  let deepest = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c) i++ // backslash: skip the escaped character
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) inString = true
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > deepest && (deepest = depth) > MAX_JSON_DEPTH) return deepest
+    } else if (c === 0x5d || c === 0x7d) depth--
+  }
+  return deepest
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -88,9 +132,13 @@ function bodyAt(path: Step[]): Subject {
   return {
     kind: 'json',
     resolve(result) {
+      const cut = unreadable(result)
+      if (cut) return cut
       // The whole body is compared as sent: re-serialising parsed JSON would defeat pat() on its exact text.
       if (path.length === 0) return result.body ?? ABSENT
-      const value = walk(json(result), path)
+      const parsed = json(result)
+      if (parsed instanceof Absent) return parsed
+      const value = walk(parsed, path)
       return value === undefined ? ABSENT : typeof value === 'string' ? value : JSON.stringify(value)
     },
   }
@@ -100,12 +148,13 @@ function lengthAt(path: Step[]): Subject {
   return {
     kind: 'number',
     resolve(result) {
-      const parsed = json(result)
+      const parsed = readJson(result)
+      if (parsed instanceof Absent) return parsed
       // len([BODY]) counts the items of a JSON array or object body (as Gatus does), else the body's characters.
       const value = path.length > 0 ? walk(parsed, path) : typeof parsed === 'object' && parsed !== null ? parsed : result.body
       if (typeof value === 'string' || Array.isArray(value)) return value.length
       if (isRecord(value)) return Object.keys(value).length
-      return value === undefined ? ABSENT : {absent: `${JSON.stringify(value)} has no length`}
+      return value === undefined ? ABSENT : new Absent(`${JSON.stringify(value)} has no length`)
     },
   }
 }
@@ -115,7 +164,8 @@ function hasPath(path: Step[]): Subject {
     kind: 'boolean',
     // A body that is not JSON says nothing about its keys: has([BODY].error) == false must not pass on an HTML error page.
     resolve(result) {
-      const parsed = json(result)
+      const parsed = readJson(result)
+      if (parsed instanceof Absent) return parsed
       return parsed === undefined ? ABSENT : walk(parsed, path) !== undefined
     },
   }
@@ -232,7 +282,7 @@ export function parseCondition(text: string, where: string): Condition {
         return Number(value)
       case 'duration':
         try {
-          return NUMBER.test(value) ? Number(value) : parseDuration(value)
+          return NUMBER.test(value) ? Number(value) : parseTimeSpan(value)
         } catch {
           return fail(`${leftText} expects a duration, not "${value}",`, `use ${accepts.duration}, 48h, or plain milliseconds like 300`)
         }
@@ -247,6 +297,18 @@ export function parseCondition(text: string, where: string): Condition {
         }
         return value
     }
+  }
+
+  /** A placeholder on the right (Gatus's `[BODY].id == [BODY].parent`): compared with what it resolves to. */
+  function otherSide(): Subject | undefined {
+    if (!/^\[[A-Z_]+\]/.test(rightText)) return undefined
+    pos = source.length - rightText.length
+    const found = placeholder()
+    if (!found || pos !== source.length) fail('text after the placeholder on the right side', 'compare with one placeholder, like [BODY].a == [BODY].b')
+    const other = found.name === 'BODY' ? bodyAt(found.path) : PLACEHOLDERS.get(found.name)!
+    // Text and numbers compare as compare() says; true or false only with true or false.
+    if ((other.kind === 'boolean') !== (kind === 'boolean')) fail(`${leftText} is ${describe} and ${rightText} is not`, 'compare placeholders of the same kind')
+    return other
   }
 
   /** The right side as a test of the left side's value. */
@@ -281,14 +343,22 @@ export function parseCondition(text: string, where: string): Condition {
     return (value) => expected.some((candidate) => compare(value, '==', candidate)) === wanted
   }
 
-  const test = right(op)
+  const other = otherSide()
+  const test = other ? undefined : right(op)
+  const needsDomainExpiration = source.includes('[DOMAIN_EXPIRATION]')
+  const shownOf = (value: Value, of: Kind) => (value instanceof Absent ? value.absent : show(of, value))
   return {
     text: source,
+    needsDomainExpiration,
     evaluate(result, now = new Date()) {
       const value = subject.resolve(result, now)
-      const absent = typeof value === 'object'
-      const shown = absent ? value.absent : show(kind, value)
-      return {condition: source, ok: !absent && test(value), actual: `${leftText} (${shown}) ${op} ${rightText}`}
+      const absent = value instanceof Absent
+      if (other) {
+        const against = other.resolve(result, now)
+        const ok = !absent && !(against instanceof Absent) && compare(value, op, against)
+        return {condition: source, ok, actual: `${leftText} (${shownOf(value, kind)}) ${op} ${rightText} (${shownOf(against, other.kind)})`}
+      }
+      return {condition: source, ok: !absent && test!(value), actual: `${leftText} (${shownOf(value, kind)}) ${op} ${rightText}`}
     },
   }
 }

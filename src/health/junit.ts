@@ -2,7 +2,12 @@ import type {Envelope} from '../report/envelope.js'
 import type {HealthResult} from './result.js'
 import {detail} from './render.js'
 
-/** JUnit XML for CI: a testsuite per group, a testcase per check; a failed condition is a <failure>, anything else an <error>. */
+/**
+ * JUnit XML for CI (valid against Jenkins' junit-10.xsd): a testsuite per group, a testcase per check; a failed
+ * condition is a <failure>, anything else an <error>. Each suite's <properties> hold each check's tries and phases
+ * (junit-10 has properties on suites only, so they are named `<check>.tries`, `<check>.phases`); a check that
+ * retried has its retry history in its <system-out>, so that a pass on the second try is not a plain pass.
+ */
 export function renderJunit(report: Envelope<HealthResult>): string {
   const groups = new Map<string, HealthResult[]>()
   for (const r of report.results) {
@@ -26,18 +31,28 @@ export function renderJunit(report: Envelope<HealthResult>): string {
     const time = results.reduce((sum, r) => sum + r.durationMs, 0)
     lines.push(
       `  <testsuite name="${xml(group)}" tests="${results.length}" failures="${c.failures}" errors="${c.errors}" skipped="${c.skipped}" time="${seconds(time)}">`,
+      '    <properties>',
+      ...results.flatMap((r) => [
+        `      <property name="${xml(`${r.name}.tries`)}" value="${r.attempts}"/>`,
+        `      <property name="${xml(`${r.name}.phases`)}" value="${xml(phasesText(r))}"/>`,
+      ]),
+      '    </properties>',
     )
     for (const r of results) {
       const open = `    <testcase name="${xml(r.name)}" classname="${xml(group)}" time="${seconds(r.durationMs)}"`
-      if (r.status === 'succeeded') {
+      const history = retryHistory(r)
+      if (r.status === 'succeeded' && history === undefined) {
         lines.push(`${open}/>`)
         continue
       }
       lines.push(`${open}>`)
       const text = xml(`${r.target}\n${detail(r)}`)
       if (r.status === 'cancelled') lines.push(`      <skipped message="not finished: the run was stopped"/>`)
-      else if (r.error?.code === 'condition') lines.push(`      <failure type="condition" message="${xml(r.error.message)}">${text}</failure>`)
+      else if (r.status === 'succeeded') {
+        // Passed, but not at once: the history says so.
+      } else if (r.error?.code === 'condition') lines.push(`      <failure type="condition" message="${xml(r.error.message)}">${text}</failure>`)
       else lines.push(`      <error type="${xml(r.error?.code ?? 'error')}" message="${xml(r.error?.message ?? '')}">${text}</error>`)
+      if (history !== undefined) lines.push(`      <system-out>${xml(history)}</system-out>`)
       lines.push('    </testcase>')
     }
     lines.push('  </testsuite>')
@@ -48,4 +63,25 @@ export function renderJunit(report: Envelope<HealthResult>): string {
 
 function xml(text: string): string {
   return text.replaceAll(/[<>&"']/g, (c) => `&#${c.codePointAt(0)};`)
+}
+
+/** `dns=0.4ms connect=0.2ms ttfb=101ms transfer=0.1ms` (empty for a check that never got as far as a phase). */
+function phasesText(r: HealthResult): string {
+  return Object.entries(r.phases)
+    .map(([phase, ms]) => `${phase}=${round(ms)}ms`)
+    .join(' ')
+}
+
+const round = (ms: number) => Math.round(ms * 1000) / 1000
+
+/** What each try of a check that retried came to, one a line; undefined for a check tried once. */
+function retryHistory(r: HealthResult): string | undefined {
+  if (r.attempts <= 1) return undefined
+  const last = r.status === 'succeeded' ? 'passed' : r.status === 'cancelled' ? 'cancelled' : `${r.error?.code}: ${r.error?.message}`
+  const byAttempt = new Map((r.tries ?? []).map((tried) => [tried.attempt, `${tried.error.code}: ${tried.error.message}`]))
+  const lines = Array.from({length: r.attempts}, (_, i) => {
+    const attempt = i + 1
+    return `try ${attempt} of ${r.attempts}: ${attempt === r.attempts ? last : (byAttempt.get(attempt) ?? 'failed')}`
+  })
+  return lines.join('\n')
 }

@@ -19,9 +19,13 @@ export class ProbeMetrics {
   private readonly phases: Gauge
   private readonly expiry: Gauge
 
-  constructor(registry: Registry) {
+  /** `extraLabels`: every label name the checks' `extra-labels` use (a series without one has it empty). */
+  constructor(
+    registry: Registry,
+    private readonly extraLabels: string[] = [],
+  ) {
     const gauge = (name: string, help: string, extra: string[] = []) =>
-      new Gauge({name, help, labelNames: ['target', 'name', ...extra], registers: [registry]})
+      new Gauge({name, help, labelNames: ['target', 'name', ...extraLabels, ...extra], registers: [registry]})
     this.success = gauge('probe_success', 'Whether the check passed: the probe worked and every condition held (1) or not (0).')
     this.duration = gauge('probe_duration_seconds', 'How long the check took, all tries included.')
     this.status = gauge('probe_http_status_code', 'HTTP status code of the final response.')
@@ -34,7 +38,8 @@ export class ProbeMetrics {
     for (const gauge of [this.success, this.duration, this.status, this.phases, this.expiry]) gauge.reset()
     for (const r of report.results) {
       if (r.status === 'cancelled') continue
-      const labels = {target: r.target, name: r.name}
+      const labels: Record<string, string> = {target: r.target, name: r.name}
+      for (const label of this.extraLabels) labels[label] = r.labels?.[label] ?? ''
       this.success.set(labels, r.status === 'succeeded' ? 1 : 0)
       this.duration.set(labels, r.durationMs / 1000)
       if (r.httpStatus !== undefined) this.status.set(labels, r.httpStatus)
@@ -48,6 +53,13 @@ export class ProbeMetrics {
 /** The report in Prometheus text format, for node_exporter's textfile collector. */
 export async function renderPrometheus(report: Envelope<HealthResult>): Promise<string> {
   const registry = new Registry()
-  new ProbeMetrics(registry).record(report)
+  new ProbeMetrics(registry, labelNames(report.results)).record(report)
   return exposition(registry)
+}
+
+/** The label names of every check's `extra-labels` (Gatus), in first-seen order. */
+export function labelNames(checks: ReadonlyArray<{labels?: Record<string, string>}>): string[] {
+  const names = new Set<string>()
+  for (const check of checks) for (const name of Object.keys(check.labels ?? {})) names.add(name)
+  return [...names]
 }

@@ -1,6 +1,8 @@
 import type {Check} from './check.js'
 import type {ConditionResult} from './conditions.js'
+import {classify} from './probes/errors.js'
 import {probeFor} from './probes/index.js'
+import {DEFAULT_RDAP_URL, domainExpiry} from './rdap.js'
 import type {ErrorCode, ProbeResult} from './types.js'
 
 /** What one attempt at a check saw: the probe's findings and each condition's verdict. */
@@ -29,6 +31,10 @@ export interface RunCheckOptions {
   signal: AbortSignal
   maxRedirects: number
   maxBodyBytes: number
+  /** Where [DOMAIN_EXPIRATION] asks (RDAP). */
+  rdapUrl?: string
+  /** Told of each unhealthy attempt, for the retry history of checks that retry. */
+  failed?: (failure: CheckFailed) => void
 }
 
 /** Probes a check's URL and evaluates its conditions; resolves when healthy, throws CheckFailed when not. */
@@ -38,15 +44,28 @@ export async function runCheck(check: Check, options: RunCheckOptions): Promise<
     headers: check.headers,
     body: check.body,
     insecure: check.insecure,
+    ...check.client,
     maxRedirects: options.maxRedirects,
     maxBodyBytes: options.maxBodyBytes,
     signal: options.signal,
   })
+  if (!probe.error && check.conditions.some((condition) => condition.needsDomainExpiration)) {
+    try {
+      probe.domainExpiresAt = await domainExpiry(check.url.hostname, options.rdapUrl ?? DEFAULT_RDAP_URL, options.signal)
+    } catch (error) {
+      if (options.signal.aborted) throw error
+      probe.error = classify(error)
+    }
+  }
   // Conditions ask about a response: when the probe itself failed there is none to ask about.
   const conditions = probe.error ? [] : check.conditions.map((condition) => condition.evaluate(probe))
   // The body served its conditions; kept for thousands of checks it would be most of the run's memory.
   probe.body = undefined
   const observation = {probe, conditions}
-  if (probe.error || conditions.some((condition) => !condition.ok)) throw new CheckFailed(observation)
+  if (probe.error || conditions.some((condition) => !condition.ok)) {
+    const failure = new CheckFailed(observation)
+    options.failed?.(failure)
+    throw failure
+  }
   return observation
 }

@@ -39,10 +39,16 @@ export interface ProbeResult {
   ip?: string
   /** HTTP status code of the final response (after redirects). */
   status?: number
-  /** The response body, up to the probe's body limit (HTTP only). */
+  /** The response body (HTTP), up to the probe's body limit; what a DNS, gRPC, WebSocket or SSH probe got back. */
   body?: string
+  /** Set to the limit when the body was longer than it: the body was cut there, and conditions on it say so. */
+  bodyOverLimit?: number
+  /** DNS: the answer's RCODE (NOERROR, NXDOMAIN, SERVFAIL…). */
+  dnsRcode?: string
   /** Expiry of the earliest-expiring certificate of the chain the server presented (https, tls). */
   certificateExpiresAt?: Date
+  /** When the domain's registration expires, from RDAP: asked only by checks with a [DOMAIN_EXPIRATION] condition. */
+  domainExpiresAt?: Date
   /** Set when the probe itself failed; conditions are then not evaluated. */
   error?: ProbeError
 }
@@ -53,12 +59,35 @@ export interface ProbeOptions {
   body?: string
   /** Skip TLS certificate verification (expiry is still read and reported). */
   insecure: boolean
+  /** A client certificate for mutual TLS (Gatus's `client.tls.certificate-file`, `private-key-file`), PEM. */
+  clientCertificate?: {cert: Buffer; key: Buffer}
   /** Most redirects followed before the probe fails with `protocol`. */
   maxRedirects: number
-  /** Most body bytes kept for conditions; a longer body is read to the end but not kept. */
+  /** Gatus's `client.ignore-redirect`: a redirect is the final answer. */
+  ignoreRedirects?: boolean
+  /** Most body bytes read for conditions; past it the probe stops reading and records `bodyOverLimit`. */
   maxBodyBytes: number
+  /** Host names resolved by this DNS server instead of the system's (Gatus's `client.dns-resolver`). */
+  resolver?: Resolver
+  /** Only addresses of this family (Gatus's `client.network`: ip4, ip6). */
+  family?: 4 | 6
+  /** An HTTP proxy the request goes through (Gatus's `client.proxy-url`). */
+  proxy?: URL
+  /** The Authorization header's value, fetched when the probe starts (Gatus's `client.oauth2`). */
+  authorize?: (signal: AbortSignal) => Promise<string>
+  /** DNS checks: what to ask. */
+  dns?: {queryType: string; queryName: string; protocol: 'udp' | 'tcp'}
+  /** SSH checks: who to log in as. */
+  ssh?: {username: string; password: string}
   /** Aborts the probe: the engine's per-attempt signal (timeout, fail-fast, Ctrl-C). */
   signal: AbortSignal
+}
+
+/** A DNS server to ask, as Gatus writes it: `udp://127.0.0.1:53` or `tcp://…`. */
+export interface Resolver {
+  protocol: 'udp' | 'tcp'
+  host: string
+  port: number
 }
 
 export type Probe = (url: URL, options: ProbeOptions) => Promise<ProbeResult>

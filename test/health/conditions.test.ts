@@ -326,7 +326,8 @@ describe('conditions: malformed input', () => {
     ['len([IP]) > 0', /len\(\) takes \[BODY\] or a body path/],
     ['len(200) > 0', /len\(\) takes \[BODY\] or a body path/],
     ['has([BODY]) == true', /has\(\) takes a body path/],
-    ['[BODY] == [STATUS]', /a placeholder on the right side/],
+    ['[CONNECTED] == [STATUS]', /\[CONNECTED\] is true or false and \[STATUS\] is not/],
+    ['[BODY].a == [BODY].b extra', /text after the placeholder on the right side/],
     ['200 == [STATUS]', /the left side is not a placeholder.*write the placeholder first/],
     ['STATUS == 200', /the left side is not a placeholder/],
     ['== 200', /nothing on the left side/],
@@ -360,7 +361,7 @@ describe('conditions: malformed input', () => {
 
   it('quotes the condition as written in the message', () => {
     expect(parseError('[STAUTS] == 200')).toBe(
-      'checks.yaml:14: unknown placeholder [STAUTS] in "[STAUTS] == 200"; use one of [STATUS] [RESPONSE_TIME] [BODY] [BODY].path [CONNECTED] [CERTIFICATE_EXPIRATION] [IP]',
+      'checks.yaml:14: unknown placeholder [STAUTS] in "[STAUTS] == 200"; use one of [STATUS] [RESPONSE_TIME] [BODY] [BODY].path [CONNECTED] [CERTIFICATE_EXPIRATION] [DOMAIN_EXPIRATION] [IP] [DNS_RCODE]',
     )
     expect(parseError('[STATUS] == abc', '--condition')).toBe(
       '--condition: [STATUS] expects a number, not "abc", in "[STATUS] == abc"; write it like [STATUS] == 200',

@@ -141,7 +141,7 @@ checks:
   })
 
   it('--watch outside a terminal prints the first report, then only changes; Ctrl-C exits 130 with the last report', async () => {
-    const run = await fanout(['healthcheck', `${base}/toggle?id=watch`, `${base}/health`, '--watch', '200ms', '--quiet'], {
+    const run = await fanout(['healthcheck', `${base}/toggle?id=watch`, `${base}/health`, '--watch', '1s', '--quiet'], {
       interruptWhen: (stdout) => /UNHEALTHY -> healthy/.test(stdout),
     })
     expect(run.code).toBe(130)

@@ -6,19 +6,30 @@ import type {LookupFunction, Socket} from 'node:net'
 import {connect as connectTls} from 'node:tls'
 import type {DetailedPeerCertificate, TLSSocket} from 'node:tls'
 
-import type {ProbeResult} from '../types.js'
+import type {ProbeOptions, ProbeResult} from '../types.js'
+import {resolveWith} from './dns-query.js'
 import {addPhase} from './observe.js'
 
 export interface Target {
   host: string
   port: number
-  /** Present for a TLS connection. */
-  tls?: {insecure: boolean}
+  /** Present for a TLS connection; `cert` and `key` (PEM) for mutual TLS. */
+  tls?: {insecure: boolean; cert?: Buffer; key?: Buffer}
+  /** How the host name is resolved, when not by the system (Gatus's dns-resolver, network). */
+  resolve?: Pick<ProbeOptions, 'resolver' | 'family'>
 }
 
 /** Where a URL points: its host without IPv6 brackets, its port or the scheme's default. */
 export function targetOf(url: URL, defaultPort?: number, tls?: Target['tls']): Target {
   return {host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port) || defaultPort || 0, ...(tls ? {tls} : {})}
+}
+
+/** A probe's target with the check's TLS and name-resolution settings. */
+export function targetFor(url: URL, options: ProbeOptions, defaultPort?: number, tls = false): Target {
+  return {
+    ...targetOf(url, defaultPort, tls ? {insecure: options.insecure, ...options.clientCertificate} : undefined),
+    ...(options.resolver || options.family ? {resolve: {resolver: options.resolver, family: options.family}} : {}),
+  }
 }
 
 /**
@@ -31,7 +42,7 @@ export async function connect(target: Target, seen: ProbeResult, signal: AbortSi
   const started = performance.now()
   let resolved = started
   const timedLookup: LookupFunction = (hostname, _options, callback) => {
-    resolveAll(hostname).then(
+    resolveAll(hostname, target.resolve).then(
       (addresses) => {
         resolved = performance.now()
         addPhase(seen.phases, 'dns', resolved - started)
@@ -46,25 +57,36 @@ export async function connect(target: Target, seen: ProbeResult, signal: AbortSi
     seen.connected = true
     return connection
   }
-  let session: TLSSocket | undefined
   try {
     await once(socket, 'connect', {signal})
-    const connected = performance.now()
-    addPhase(seen.phases, 'connect', connected - resolved)
+    addPhase(seen.phases, 'connect', performance.now() - resolved)
     seen.ip = socket.remoteAddress
     if (!target.tls) return established(socket)
-    // An IP address is no server name (RFC 6066); Node then checks the certificate against `host`.
-    const servername = isIP(target.host) ? undefined : target.host
-    session = connectTls({socket, host: target.host, servername, rejectUnauthorized: !target.tls.insecure})
-    await once(session, 'secureConnect', {signal})
-    addPhase(seen.phases, 'tls', performance.now() - connected)
-    seen.certificateExpiresAt = earliestExpiry(session.getPeerCertificate(true))
-    return established(session)
+    return established(await startTls(socket, target.host, target.tls, seen, signal))
   } catch (error) {
-    session?.destroy()
     socket.destroy()
     throw error
   }
+}
+
+/**
+ * A TLS session on a connected socket (at once for tls:// and https, after SMTP's STARTTLS for starttls://), recording
+ * the tls phase and the certificate's expiry. On failure the session is destroyed; the socket is the caller's.
+ */
+export async function startTls(socket: Socket, host: string, tls: NonNullable<Target['tls']>, seen: ProbeResult, signal: AbortSignal): Promise<TLSSocket> {
+  const started = performance.now()
+  // An IP address is no server name (RFC 6066); Node then checks the certificate against `host`.
+  const servername = isIP(host) ? undefined : host
+  const session = connectTls({socket, host, servername, rejectUnauthorized: !tls.insecure, cert: tls.cert, key: tls.key})
+  try {
+    await once(session, 'secureConnect', {signal})
+  } catch (error) {
+    session.destroy()
+    throw error
+  }
+  addPhase(seen.phases, 'tls', performance.now() - started)
+  seen.certificateExpiresAt = earliestExpiry(session.getPeerCertificate(true))
+  return session
 }
 
 /**
@@ -95,10 +117,18 @@ const LOOPBACK: LookupAddress[] = [
  * All addresses of a host. `localhost` names are loopback on both families whatever /etc/hosts says (RFC 6761, as
  * browsers do): hosts files often list one family only, and a dev server may listen on the other.
  */
-function resolveAll(hostname: string): Promise<LookupAddress[]> {
+async function resolveAll(hostname: string, how: Target['resolve'] = {}): Promise<LookupAddress[]> {
+  const {resolver, family} = how
+  const ofFamily = (addresses: LookupAddress[]) => {
+    const kept = family ? addresses.filter((address) => address.family === family) : addresses
+    if (kept.length === 0) throw Object.assign(new Error(`${hostname} has no IPv${family} address`), {code: 'ENOTFOUND', hostname})
+    return kept
+  }
+  if (isIP(hostname)) return ofFamily([{address: hostname, family: isIP(hostname)}])
   // Lower-cased here because URLs leave the host of a non-HTTP scheme (tcp://LocalHost) as written.
-  if (/(^|\.)localhost$/.test(hostname.toLowerCase())) return Promise.resolve(LOOPBACK)
-  return lookup(hostname, {all: true})
+  if (/(^|\.)localhost$/.test(hostname.toLowerCase())) return ofFamily(LOOPBACK)
+  if (resolver) return ofFamily(await resolveWith(resolver, hostname, family))
+  return ofFamily(await lookup(hostname, {all: true, family: family ?? 0}))
 }
 
 /** The earliest expiry in the chain the server presented (an intermediate can expire before the leaf). */

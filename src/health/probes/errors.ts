@@ -58,6 +58,8 @@ export function classify(error: unknown): ProbeError {
   }
   if (code === 'ECONNREFUSED') return {code: 'refused', message: `connection refused by ${refusers(failure).join(', ')}`}
   if (DNS_FAILURES.has(code)) return {code: 'dns', message: `${failure.hostname ?? 'the host name'} ${DNS_FAILURES.get(code)} (${code})`}
+  // Node's HTTP client: the connection ended (FIN or RST) before a response began.
+  if (code === 'ECONNRESET' && error.message === 'socket hang up') return {code: 'reset', message: 'the server closed the connection before answering'}
   if (RESET_CODES.has(code)) return {code: 'reset', message: `the server closed or reset the connection (${code === 'UND_ERR_SOCKET' ? oneLine(error.message) : code})`}
   if (/^Connection terminated/.test(error.message)) return {code: 'reset', message: `the server closed the connection (${oneLine(error.message)})`}
   if (TIMEOUT_CODES.has(code)) return {code: 'timeout', message: `no answer within the timeout (${code})`}

@@ -1,105 +1,116 @@
+import {request as httpRequest} from 'node:http'
+import type {ClientRequestArgs, IncomingMessage} from 'node:http'
+import type {Socket} from 'node:net'
 import {StringDecoder} from 'node:string_decoder'
-
-import {Client} from 'undici'
 
 import {maskUrl} from '../../report/mask.js'
 import type {Probe, ProbeOptions, ProbeResult} from '../types.js'
-import {connect, targetOf} from './connect.js'
-import {ProbeFailure} from './errors.js'
+import {connect, targetFor} from './connect.js'
+import {ProbeFailure, classify} from './errors.js'
 import {addPhase, observe} from './observe.js'
 import {redirectedRequest} from './redirect.js'
 import type {HttpRequest} from './redirect.js'
 
 /**
- * http(s)://…: the request, redirects followed up to `maxRedirects`, the final body read to its end with at most
- * `maxBodyBytes` kept. Phases: dns, connect, tls (https) as connections are made; ttfb, from the request written to
- * the response headers; transfer, from the headers to the body's end. Each phase adds up over redirects, so that
- * together they account for the response time.
+ * http(s)://…: the request, redirects followed up to `maxRedirects` (unless `ignoreRedirects`), the final body read up
+ * to `maxBodyBytes`. Node's HTTP client, because it skips interim 1xx answers as RFC 9110 says (undici drops the
+ * connection on an unsolicited `100 Continue`). Phases: dns, connect, tls (https) as connections are made; ttfb, from
+ * the request written to the response headers; transfer, from the headers to the body's end. Each hop has its own
+ * connection and each phase adds up over redirects, so that together they account for the response time.
  */
 export const httpProbe: Probe = (url, options) =>
-  observe(options.signal, (seen) => follow({url, method: options.method, headers: options.headers, body: options.body}, options, seen))
+  observe(options.signal, async (seen) => {
+    const headers = options.authorize ? {...options.headers, authorization: await options.authorize(options.signal)} : options.headers
+    return follow({url, method: options.method, headers, body: options.body}, options, seen)
+  })
 
 async function follow(first: HttpRequest, options: ProbeOptions, seen: ProbeResult): Promise<void> {
+  const hops: string[] = []
   let request = first
-  let origin: Origin | undefined
-  try {
-    for (let redirects = 0; ; redirects++) {
-      // A redirect within the origin reuses its connection; one elsewhere needs another.
-      if (origin?.url.origin !== request.url.origin) {
-        await origin?.close()
-        origin = new Origin(request.url, options, seen)
-      }
-      const {url, method, headers, body} = request
-      const sent = performance.now()
-      const response = await origin.client.request({path: url.pathname + url.search, method, headers, body, signal: options.signal})
-      const headersAt = performance.now()
-      // On a new connection the request is written once it is up, not when it was queued.
-      addPhase(seen.phases, 'ttfb', headersAt - Math.max(sent, origin.readyAt))
-      const next = redirectedRequest(request, response.statusCode, response.headers.location)
-      if (next === undefined) {
-        seen.status = response.statusCode
-        seen.body = await readBody(response.body, options.maxBodyBytes)
-        addPhase(seen.phases, 'transfer', performance.now() - headersAt)
-        return
-      }
-      if (redirects === options.maxRedirects) {
-        throw new ProbeFailure('protocol', `redirect limit (${options.maxRedirects}) exceeded at ${maskUrl(url)}`)
-      }
-      await response.body.dump()
-      addPhase(seen.phases, 'transfer', performance.now() - headersAt)
-      request = next
+  for (let redirects = 0; ; redirects++) {
+    let response: IncomingMessage
+    let headersAt: number
+    try {
+      ;({response, headersAt} = await send(request, options, seen))
+    } catch (error) {
+      // A redirect to somewhere unreachable is the redirect's fault as much as the target's: name the hop.
+      if (hops.length === 0 || options.signal.aborted) throw error
+      const {code, message} = classify(error)
+      throw new ProbeFailure(code, `${message} (after redirect ${hops.join(' -> ')} -> ${maskUrl(request.url)})`)
     }
-  } finally {
-    await origin?.close()
+    const next = options.ignoreRedirects ? undefined : redirectedRequest(request, response.statusCode ?? 0, response.headers.location)
+    if (next === undefined) {
+      seen.status = response.statusCode
+      const body = await readBody(response, options.maxBodyBytes)
+      seen.body = body.text
+      if (body.over) seen.bodyOverLimit = options.maxBodyBytes
+      addPhase(seen.phases, 'transfer', performance.now() - headersAt)
+      return
+    }
+    response.destroy()
+    addPhase(seen.phases, 'transfer', performance.now() - headersAt)
+    if (redirects === options.maxRedirects) {
+      throw new ProbeFailure('protocol', `redirect limit (${options.maxRedirects}) exceeded at ${maskUrl(request.url)}`)
+    }
+    hops.push(maskUrl(request.url))
+    request = next
   }
+}
+
+/** One request on a connection of its own, made by `connect` so that phases, address and certificate are recorded. */
+function send({url, method, headers, body}: HttpRequest, options: ProbeOptions, seen: ProbeResult): Promise<{response: IncomingMessage; headersAt: number}> {
+  const https = url.protocol === 'https:'
+  const proxy = options.proxy
+  const target = proxy ? targetFor(proxy, options, 80) : targetFor(url, options, https ? 443 : 80, https)
+  if (proxy && https) throw new ProbeFailure('protocol', `proxy-url ${maskUrl(proxy)}: https through a proxy (CONNECT) is not supported yet`)
+  return new Promise((resolve, reject) => {
+    let readyAt = 0
+    const sent = performance.now()
+    const createConnection = ((_options: ClientRequestArgs, created: (error: Error | null, socket?: Socket) => void) => {
+      connect(target, seen, options.signal).then(
+        (socket) => {
+          readyAt = performance.now()
+          created(null, socket)
+        },
+        (error: Error) => created(error),
+      )
+      return undefined
+    }) as unknown as ClientRequestArgs['createConnection']
+    const request = httpRequest({
+      method,
+      // Through a proxy the request line carries the whole URL (RFC 9112 §3.2.2).
+      path: proxy ? url.href : url.pathname + url.search,
+      headers: {host: url.host, ...headers},
+      signal: options.signal,
+      createConnection,
+    })
+    request.on('error', reject)
+    request.once('response', (response) => {
+      const headersAt = performance.now()
+      // On a new connection the request is written once it is up, not when it was made.
+      addPhase(seen.phases, 'ttfb', headersAt - Math.max(sent, readyAt))
+      response.on('error', () => {}) // readBody sees errors as it reads; one after destroy() is no finding
+      resolve({response, headersAt})
+    })
+    request.end(body)
+  })
 }
 
 /**
- * The connection to one origin: an undici Client of its own (the probe's one connection, closed with it) whose
- * connector is `connect`, so that phases, address and certificate are recorded as for every other scheme.
+ * Reads a body up to `limit` bytes as UTF-8 text; past the limit the connection is closed and `over` says the body was
+ * cut, so that a condition on it says why rather than judging part of it.
  */
-class Origin {
-  readonly client: Client
-  /** When the connection came up. */
-  readyAt = 0
-
-  constructor(
-    readonly url: URL,
-    options: ProbeOptions,
-    seen: ProbeResult,
-  ) {
-    const https = url.protocol === 'https:'
-    const target = targetOf(url, https ? 443 : 80, https ? {insecure: options.insecure} : undefined)
-    this.client = new Client(url.origin, {
-      connect: (_details, callback) => {
-        connect(target, seen, options.signal).then(
-          (socket) => {
-            this.readyAt = performance.now()
-            callback(null, socket)
-          },
-          (error: Error) => callback(error, null),
-        )
-      },
-    })
-  }
-
-  close(): Promise<void> {
-    return this.client.close()
-  }
-}
-
-/** Reads a body to its end, keeping at most `limit` bytes as UTF-8 text: a large body streams through, never held. */
-async function readBody(body: AsyncIterable<Buffer>, limit: number): Promise<string> {
+async function readBody(body: IncomingMessage, limit: number): Promise<{text: string; over: boolean}> {
   const decoder = new StringDecoder('utf8')
-  let text = ''
+  const chunks: string[] = []
   let room = limit
-  let cut = false
-  for await (const chunk of body) {
-    const kept = chunk.subarray(0, room)
-    room -= kept.length
-    cut ||= kept.length < chunk.length
-    if (kept.length > 0) text += decoder.write(kept)
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (chunk.length > room) {
+      body.destroy()
+      return {text: chunks.join(''), over: true}
+    }
+    room -= chunk.length
+    chunks.push(decoder.write(chunk))
   }
-  // A character cut in two by the limit is left out rather than shown as U+FFFD.
-  return cut ? text : text + decoder.end()
+  return {text: chunks.join('') + decoder.end(), over: false}
 }

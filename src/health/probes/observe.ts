@@ -22,7 +22,8 @@ export async function observe(signal: AbortSignal, exchange: (seen: ProbeResult)
     seen.error = classify(cause)
     if (seen.error.code === 'timeout' && signal.aborted) seen.error.message += ` ${stage(seen)}`
   }
-  seen.responseTimeMs = performance.now() - started
+  // A probe that measured its own round trip (ping's RTT) keeps it.
+  if (seen.responseTimeMs === 0) seen.responseTimeMs = performance.now() - started
   return seen
 }
 

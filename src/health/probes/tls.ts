@@ -1,5 +1,5 @@
 import type {Probe} from '../types.js'
-import {connect, targetOf} from './connect.js'
+import {connect, targetFor} from './connect.js'
 import {observe} from './observe.js'
 
 /**
@@ -8,6 +8,6 @@ import {observe} from './observe.js'
  */
 export const tlsProbe: Probe = (url, options) =>
   observe(options.signal, async (seen) => {
-    const socket = await connect(targetOf(url, undefined, {insecure: options.insecure}), seen, options.signal)
+    const socket = await connect(targetFor(url, options, undefined, true), seen, options.signal)
     socket.destroy()
   })

@@ -1,0 +1,337 @@
+import {readFileSync} from 'node:fs'
+
+import {isMap, isScalar, isSeq} from 'yaml'
+import type {Node, YAMLMap} from 'yaml'
+
+import type {Check, CheckDefaults, ClientSettings} from './check.js'
+import {defaultConditions, parseMethod, parseUrl} from './check.js'
+import {oauth2ClientCredentials} from './oauth2.js'
+import type {Resolver} from './types.js'
+import {YamlReader, parseYaml} from './yaml-reader.js'
+
+export interface GatusFile {
+  path: string
+  text: string
+}
+
+/** A Gatus configuration, told from fanout's own check file by its top-level lists. */
+export function isGatusConfig(text: string): boolean {
+  return /^(endpoints|external-endpoints)\s*:/m.test(text)
+}
+
+/** Keys that only mean something to a Gatus server, and why fanout passes them by. */
+const SERVER_ONLY: Record<string, string> = {
+  alerting: 'alerting is not run',
+  alerts: 'alerting is not run',
+  'maintenance-windows': 'fanout checks when it is run',
+  maintenance: 'fanout checks when it is run',
+  storage: 'fanout keeps no history (its reports are files)',
+  web: 'fanout serves no dashboard',
+  ui: 'fanout serves no dashboard (--format html writes a page)',
+  security: 'fanout serves nothing to protect',
+  metrics: 'fanout serves metrics with --metrics-addr',
+  concurrency: '--workers sets how many checks run at once',
+  'skip-invalid-config-update': 'fanout reads its configuration once',
+  'disable-monitoring-lock': 'fanout reads its configuration once',
+  debug: 'DEBUG=1 is fanout\'s switch',
+  connectivity: 'every check runs; an offline runner fails them all',
+  announcements: 'fanout serves no dashboard',
+  'hide-conditions': 'fanout serves no dashboard',
+  'hide-errors': 'fanout serves no dashboard',
+  'dont-resolve-failed-conditions': 'fanout always shows the value a failed condition saw',
+  badge: 'fanout serves no dashboard',
+  renegotiation: 'Node renegotiates as a client as OpenSSL allows',
+}
+
+const TOP_KEYS = ['endpoints', 'external-endpoints']
+const ENDPOINT_KEYS = ['enabled', 'name', 'group', 'url', 'method', 'body', 'graphql', 'headers', 'interval', 'conditions', 'client', 'dns', 'ssh', 'ui', 'extra-labels']
+const ENDPOINT_IGNORED = ['alerts', 'maintenance-windows']
+const CLIENT_KEYS = ['insecure', 'ignore-redirect', 'timeout', 'dns-resolver', 'network', 'tls', 'proxy-url', 'oauth2']
+/** Client settings Gatus has that fanout cannot honour: refused, since the check would not be the one written. */
+const CLIENT_UNSUPPORTED: Record<string, string> = {
+  'identity-aware-proxy': 'Google IAP tokens need Google credentials fanout does not fetch',
+  kerberos: 'fanout does not speak SPNEGO',
+  tunnel: 'SSH tunnels are not supported; run fanout where the endpoint is reachable',
+}
+const TLS_KEYS = ['certificate-file', 'private-key-file']
+const TLS_IGNORED = ['renegotiation']
+const OAUTH2_KEYS = ['token-url', 'client-id', 'client-secret', 'scopes']
+const DNS_KEYS = ['query-type', 'query-name']
+const DNS_TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'NS', 'PTR', 'SRV', 'TXT', 'SOA', 'CAA']
+const SSH_KEYS = ['username', 'password']
+const UI_KEYS = ['hide-url', 'hide-hostname', 'hide-port']
+const UI_IGNORED = ['hide-conditions', 'hide-errors', 'dont-resolve-failed-conditions', 'badge']
+const EXTERNAL_KEYS = ['enabled', 'name', 'group', 'token', 'alerts', 'heartbeat']
+/** Top-level keys of a Gatus server's configuration that fanout reads past. */
+const TOP_IGNORED = ['alerting', 'storage', 'web', 'ui', 'security', 'metrics', 'maintenance', 'concurrency', 'debug', 'connectivity', 'announcements', 'skip-invalid-config-update', 'disable-monitoring-lock']
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
+/** Labels fanout's series already carry. */
+const OWN_LABELS = new Set(['target', 'name', 'phase', 'group'])
+
+/** What was read and not used, said once per key: `alerts (3 endpoints, first at a.yaml:12) ignored by fanout: …`. */
+class Notes {
+  private readonly seen = new Map<string, {count: number; where: string; line: (count: number, where: string) => string}>()
+
+  add(key: string, where: string, line: (count: number, where: string) => string): void {
+    const known = this.seen.get(key)
+    if (known) known.count++
+    else this.seen.set(key, {count: 1, where, line})
+  }
+
+  ignored(key: string, where: string, what: string): void {
+    this.add(key, where, (count, first) => `${key} (${count === 1 ? `at ${first}` : `${count} ${what}s, first at ${first}`}) ignored by fanout: ${SERVER_ONLY[key]}`)
+  }
+
+  lines(): string[] {
+    return [...this.seen.values()].map(({count, where, line}) => line(count, where))
+  }
+}
+
+/**
+ * Gatus configuration files as Gatus reads them: `$VAR`/`${VAR}` expanded in the text first (`$$` is a `$`; an unset
+ * variable becomes empty, as in Gatus, and is noted), `endpoints` of every file concatenated, a top-level value set in
+ * two files refused, server-only keys noted once and otherwise passed by. An unknown key is exit 2 with `file:line`.
+ */
+export function gatusChecks(files: GatusFile[], cli: CheckDefaults, env: NodeJS.ProcessEnv): {checks: Check[]; notes: string[]} {
+  const notes = new Notes()
+  const checks: Check[] = []
+  const topLevel = new Map<string, string>()
+  let disabled = 0
+  for (const file of files) {
+    const text = expandEnv(file, env, notes)
+    const {root, lines} = parseYaml(file.path, text)
+    const reader = new GatusReader(file.path, lines, undefined)
+    if (!isMap(root)) throw reader.error(root, 'expected a mapping with `endpoints:`')
+    for (const pair of root.items) {
+      const key = reader.keyOf(pair.key as Node)
+      const where = reader.where(pair.key as Node)
+      if (TOP_IGNORED.includes(key)) notes.ignored(key, where, 'file')
+      else if (!TOP_KEYS.includes(key)) throw reader.error(pair.key as Node, `unknown key "${key}"; expected one of: ${[...TOP_KEYS, ...TOP_IGNORED].join(', ')}`)
+      // Gatus merges files deeply: lists add up, a plain value set twice is an error.
+      if (isScalar(pair.value)) {
+        const first = topLevel.get(key)
+        if (first) throw reader.error(pair.key as Node, `"${key}" is also set at ${first}; set it in one file only`)
+        topLevel.set(key, where)
+      }
+    }
+    const endpoints = reader.get(root, 'endpoints')
+    if (endpoints) {
+      for (const item of reader.list(endpoints, 'endpoints')) {
+        const check = reader.endpoint(item, cli, notes)
+        if (check) checks.push(check)
+        else disabled++
+      }
+    }
+    const external = reader.get(root, 'external-endpoints')
+    if (external) {
+      for (const item of reader.list(external, 'external-endpoints')) {
+        const map = reader.map(item, 'each external endpoint')
+        reader.keys(map, EXTERNAL_KEYS)
+        if (!reader.get(map, 'name')) throw reader.error(item, 'external endpoint has no `name`; Gatus needs one')
+        notes.add('external-endpoints', reader.where(item), (count, first) =>
+          `external-endpoints (${count}, first at ${first}) not checked by fanout: their results are pushed to a Gatus server, there is nothing to probe`,
+        )
+      }
+    }
+  }
+  const lines = notes.lines()
+  if (disabled > 0) lines.push(`${disabled} endpoint${disabled === 1 ? '' : 's'} with enabled: false, not run`)
+  return {checks, notes: lines}
+}
+
+/** os.ExpandEnv as Gatus applies it to the whole file: `${VAR}` and `$VAR`; `$$` stays a literal `$`. */
+function expandEnv(file: GatusFile, env: NodeJS.ProcessEnv, notes: Notes): string {
+  return file.text.replace(/\$\$|\$\{([^}]*)\}|\$([A-Za-z0-9_]+)/g, (match, braced: string | undefined, bare: string | undefined, offset: number) => {
+    if (match === '$$') return '$'
+    const name = (braced ?? bare)!
+    const value = env[name]
+    if (value === undefined) {
+      const line = file.text.slice(0, offset).split('\n').length
+      notes.add(`env:${name}`, `${file.path}:${line}`, (count, first) =>
+        `environment variable ${name} is not set (${count === 1 ? first : `${count} uses, first at ${first}`}): Gatus reads it as empty, and so does fanout`,
+      )
+    }
+    return value ?? ''
+  })
+}
+
+class GatusReader extends YamlReader {
+  keyOf(node: Node): string {
+    return isScalar(node) ? String(node.value) : String(node)
+  }
+
+  list(node: Node, name: string): Node[] {
+    if (!isSeq(node)) throw this.error(node, `\`${name}\` must be a list`)
+    return node.items as Node[]
+  }
+
+  /** `keys` that also notes the `ignored` ones (read past, said once) instead of refusing them. */
+  section(map: YAMLMap, used: string[], ignored: string[], notes: Notes, what: string): void {
+    for (const pair of map.items) {
+      const key = this.keyOf(pair.key as Node)
+      if (key in CLIENT_UNSUPPORTED && used === CLIENT_KEYS) throw this.error(pair.key as Node, `client.${key} is not supported: ${CLIENT_UNSUPPORTED[key]}`)
+      if (ignored.includes(key)) notes.ignored(key, this.where(pair.key as Node), what)
+      else if (!used.includes(key)) throw this.error(pair.key as Node, `unknown key "${key}"; expected one of: ${[...used, ...ignored].join(', ')}`)
+    }
+  }
+
+  text(map: YAMLMap, key: string): string | undefined {
+    const node = this.get(map, key)
+    return node ? this.string(node, key) : undefined
+  }
+
+  flag(map: YAMLMap, key: string): boolean | undefined {
+    const node = this.get(map, key)
+    return node ? this.boolean(node, key) : undefined
+  }
+
+  /** One endpoint as a check; undefined when it is disabled. */
+  endpoint(node: Node, cli: CheckDefaults, notes: Notes): Check | undefined {
+    const map = this.map(node, 'each endpoint')
+    this.section(map, ENDPOINT_KEYS, ENDPOINT_IGNORED, notes, 'endpoint')
+    if (this.flag(map, 'enabled') === false) return undefined
+    const name = this.text(map, 'name')
+    if (!name) throw this.error(node, 'endpoint has no `name`; Gatus needs one, e.g. name: api')
+    const urlNode = this.get(map, 'url')
+    if (!urlNode) throw this.error(node, `endpoint "${name}" has no \`url\`; add one, e.g. url: https://api.internal/health`)
+    const client: ClientSettings = {}
+    const dnsNode = this.get(map, 'dns')
+    const url = dnsNode ? this.dnsServer(urlNode, dnsNode, client) : this.url(urlNode)
+    const settings = this.client(map, cli, client, notes)
+    const sshNode = this.get(map, 'ssh')
+    if (sshNode) {
+      const ssh = this.map(sshNode, 'ssh')
+      this.keys(ssh, SSH_KEYS)
+      client.ssh = {username: this.text(ssh, 'username') ?? '', password: this.text(ssh, 'password') ?? ''}
+    }
+    const headers = this.get(map, 'headers')
+    let body = this.text(map, 'body')
+    const graphql = this.flag(map, 'graphql') ?? false
+    const allHeaders = {...settings.headers, ...(headers ? this.headers(headers) : {})}
+    // GraphQL as Gatus sends it: the body is the query, POSTed as JSON.
+    if (graphql) {
+      body = JSON.stringify({query: body ?? ''})
+      allHeaders['content-type'] ??= 'application/json'
+    }
+    const methodNode = this.get(map, 'method')
+    const method = parseMethod(methodNode ? this.string(methodNode, 'method') : graphql ? 'POST' : 'GET', this.where(methodNode ?? node))
+    const conditionsNode = this.get(map, 'conditions')
+    const interval = this.get(map, 'interval')
+    const ui = this.get(map, 'ui')
+    const labels = this.get(map, 'extra-labels')
+    return {
+      ...settings,
+      headers: allHeaders,
+      name,
+      ...(this.text(map, 'group') === undefined ? {} : {group: this.text(map, 'group')}),
+      tags: [],
+      url,
+      method,
+      ...(body === undefined ? {} : {body}),
+      conditions: conditionsNode ? this.conditions(conditionsNode) : defaultConditions(url),
+      ...(Object.keys(client).length > 0 ? {client} : {}),
+      ...(interval ? {intervalMs: this.duration(interval, 'interval')} : {}),
+      ...(ui ? {hide: this.ui(ui, notes)} : {}),
+      ...(labels ? {labels: this.labels(labels)} : {}),
+      where: this.where(node),
+    }
+  }
+
+  /** A DNS endpoint's url is the server to ask: `8.8.8.8`, `host:5353`, `udp://…` or `tcp://…` (DNS over TCP). */
+  private dnsServer(urlNode: Node, dnsNode: Node, client: ClientSettings): URL {
+    const dns = this.map(dnsNode, 'dns')
+    this.keys(dns, DNS_KEYS)
+    const queryType = (this.text(dns, 'query-type') ?? '').toUpperCase()
+    const queryName = this.text(dns, 'query-name')
+    if (!DNS_TYPES.includes(queryType)) throw this.error(this.get(dns, 'query-type') ?? dnsNode, `dns.query-type must be one of ${DNS_TYPES.join(', ')}`)
+    if (!queryName) throw this.error(dnsNode, 'dns.query-name is missing; write the name to ask about, e.g. query-name: example.org')
+    const written = this.string(urlNode, 'url')
+    const tcp = written.startsWith('tcp://')
+    const server = written.replace(/^(udp|tcp|dns):\/\//, '')
+    client.dns = {queryType, queryName, protocol: tcp ? 'tcp' : 'udp'}
+    return parseUrl(`dns://${server}`, this.where(urlNode))
+  }
+
+  /** Gatus's `client` block over the command line's settings. */
+  private client(map: YAMLMap, cli: CheckDefaults, client: ClientSettings, notes: Notes): CheckDefaults {
+    const settings = {...cli}
+    const node = this.get(map, 'client')
+    if (!node) return settings
+    const block = this.map(node, 'client')
+    this.section(block, CLIENT_KEYS, [], notes, 'endpoint')
+    const insecure = this.flag(block, 'insecure')
+    if (insecure !== undefined) settings.insecure = insecure
+    const timeout = this.get(block, 'timeout')
+    if (timeout) settings.timeoutMs = this.duration(timeout, 'client.timeout')
+    if (this.flag(block, 'ignore-redirect')) client.ignoreRedirects = true
+    const resolverNode = this.get(block, 'dns-resolver')
+    if (resolverNode) client.resolver = this.resolver(resolverNode)
+    const network = this.text(block, 'network')
+    if (network !== undefined) {
+      if (!['ip', 'ip4', 'ip6'].includes(network)) throw this.error(this.get(block, 'network'), 'client.network must be ip, ip4 or ip6')
+      if (network !== 'ip') client.family = network === 'ip4' ? 4 : 6
+    }
+    const proxy = this.get(block, 'proxy-url')
+    if (proxy) {
+      const text = this.string(proxy, 'proxy-url')
+      if (!/^http:\/\//.test(text)) throw this.error(proxy, 'client.proxy-url must be an http:// URL of an HTTP proxy')
+      client.proxy = new URL(text)
+    }
+    const tls = this.get(block, 'tls')
+    if (tls) client.clientCertificate = this.certificate(tls, notes)
+    const oauth2 = this.get(block, 'oauth2')
+    if (oauth2) {
+      const settingsMap = this.map(oauth2, 'oauth2')
+      this.keys(settingsMap, OAUTH2_KEYS)
+      const scopes = this.get(settingsMap, 'scopes')
+      const [tokenUrl, clientId, clientSecret] = ['token-url', 'client-id', 'client-secret'].map((key) => this.text(settingsMap, key))
+      if (!tokenUrl || !clientId || !clientSecret || !scopes) {
+        throw this.error(oauth2, 'client.oauth2 needs token-url, client-id, client-secret and scopes (the client credentials flow)')
+      }
+      client.authorize = oauth2ClientCredentials({tokenUrl: parseUrl(tokenUrl, this.where(oauth2)), clientId, clientSecret, scopes: this.strings(scopes, 'scopes'), insecure: settings.insecure})
+    }
+    return settings
+  }
+
+  private resolver(node: Node): Resolver {
+    const text = this.string(node, 'dns-resolver')
+    const match = /^(udp|tcp):\/\/(\[[^\]]+\]|[^:/]+):(\d+)$/.exec(text)
+    const port = Number(match?.[3])
+    if (!match || port < 1 || port > 65_535) throw this.error(node, `client.dns-resolver must be udp://HOST:PORT or tcp://HOST:PORT; got "${text}"`)
+    return {protocol: match[1] as Resolver['protocol'], host: match[2]!.replace(/^\[(.*)\]$/, '$1'), port}
+  }
+
+  /** Client certificate and key for mutual TLS, read now: a missing file is exit 2 before anything runs. */
+  private certificate(node: Node, notes: Notes): {cert: Buffer; key: Buffer} {
+    const tls = this.map(node, 'tls')
+    this.section(tls, TLS_KEYS, TLS_IGNORED, notes, 'endpoint')
+    const read = (key: string) => {
+      const path = this.text(tls, key)
+      if (!path) throw this.error(node, 'client.tls needs certificate-file and private-key-file (PEM)')
+      try {
+        return readFileSync(path)
+      } catch (error) {
+        throw this.error(this.get(tls, key), `cannot read client.tls.${key} "${path}" (${(error as NodeJS.ErrnoException).code}); check the path`)
+      }
+    }
+    return {cert: read('certificate-file'), key: read('private-key-file')}
+  }
+
+  private ui(node: Node, notes: Notes): {url: boolean; hostname: boolean; port: boolean} {
+    const ui = this.map(node, 'ui')
+    this.section(ui, UI_KEYS, UI_IGNORED, notes, 'endpoint')
+    return {url: this.flag(ui, 'hide-url') ?? false, hostname: this.flag(ui, 'hide-hostname') ?? false, port: this.flag(ui, 'hide-port') ?? false}
+  }
+
+  private labels(node: Node): Record<string, string> {
+    const labels: Record<string, string> = {}
+    for (const pair of this.map(node, 'extra-labels').items) {
+      const name = this.keyOf(pair.key as Node)
+      if (!LABEL_NAME.test(name) || OWN_LABELS.has(name) || name.startsWith('__')) {
+        throw this.error(pair.key as Node, `extra-labels: "${name}" cannot be a Prometheus label name; use letters, digits and _ (not target, name, phase or group)`)
+      }
+      labels[name] = this.string(pair.value as Node, `extra-labels.${name}`)
+    }
+    return labels
+  }
+}
