@@ -103,6 +103,6 @@ describe('list files must be text', () => {
     const migrations = join(dir, 'migrations')
     await mkdir(join(migrations, 'V2__dir.sql'), {recursive: true})
     await writeFile(join(migrations, 'V1__a.sql'), 'SELECT 1;\n')
-    refused(await fanout(['migrate', '--database', 'pglite://memory', '--dir', migrations, '-n', 'a']), /--dir: cannot read ".*V2__dir\.sql" \(a directory\); give each migration as a file/)
+    refused(await fanout(['migrate', '--database', 'pglite://memory', '--dir', migrations, '-n', 'a']), /--dir: ".*V2__dir\.sql" is a directory named like a migration file; rename it/)
   })
 })
