@@ -94,7 +94,7 @@ describe('loadtest --compare', () => {
     expect(tolerance.stderr).toContain('--tolerance expects a percentage')
     const nowhere = await fanout(['loadtest', '-q', url, '-n', '5', '--report', join(dir, 'no', 'such', 'r.html')])
     expect(nowhere.code).toBe(2)
-    expect(nowhere.stderr).toMatch(/--report: the directory ".*such" of ".*r\.html" does not exist/)
+    expect(nowhere.stderr).toMatch(/--report: the directory of ".*r\.html" \(".*such"\) does not exist/)
   })
 })
 
