@@ -16,6 +16,13 @@ if (process.argv.length === 3 && process.argv[2] === '--version') {
   process.exit(0)
 }
 
+// Colour follows one rule (src/report/color.ts): FORCE_COLOR, else NO_COLOR, else a terminal. The libraries oclif and
+// its plugins colour with also take CI=true as leave to colour a pipe; tell them no before they load. Commands run
+// by exec inherit it: their output is captured, never shown on a terminal as it comes.
+if (process.env.FORCE_COLOR === undefined && (process.env.NO_COLOR || (!process.stdout.isTTY && !process.stderr.isTTY) || process.env.TERM === 'dumb')) {
+  process.env.FORCE_COLOR = '0'
+}
+
 const {execute, settings} = await import('@oclif/core')
 
 // The compiled CLI runs compiled commands whatever NODE_ENV says (oclif would look for TypeScript under test/development).
