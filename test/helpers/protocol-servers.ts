@@ -1,14 +1,15 @@
 /**
  * Loopback servers for every protocol healthcheck probes beyond HTTP: DNS (UDP and TCP on one port), SSH, gRPC health,
  * WebSocket echo, SMTP with STARTTLS, UDP echo, an OAuth2 token endpoint, an RDAP service and HTTPS that requires a
- * client certificate. Each listens on port 0 and closes with its connections.
+ * client certificate, and a CONNECT proxy. Each listens on port 0 and closes with its connections.
  */
 import {generateKeyPairSync} from 'node:crypto'
 import {createSocket} from 'node:dgram'
 import {readFileSync} from 'node:fs'
 import {createServer as createHttpServer} from 'node:http'
+import type {IncomingMessage} from 'node:http'
 import {createServer as createHttpsServer} from 'node:https'
-import {createServer as createNetServer} from 'node:net'
+import {connect as connectTcp, createServer as createNetServer} from 'node:net'
 import type {AddressInfo, Server, Socket} from 'node:net'
 import {TLSSocket} from 'node:tls'
 
@@ -215,4 +216,32 @@ export async function mutualTlsServer(): Promise<Running> {
     response.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify({client: peer.subject?.CN ?? null}))
   })
   return listening(server)
+}
+
+/**
+ * An HTTP proxy that opens tunnels (CONNECT) and nothing else. Host names are resolved from `hosts` (to show the
+ * client does not resolve them itself); `credentials` (user:pass) makes it ask for Proxy-Authorization (407).
+ * `tunnels` lists the authorities it was asked for.
+ */
+export async function connectProxy(hosts: Record<string, string>, credentials?: string): Promise<Running & {tunnels: string[]}> {
+  const tunnels: string[] = []
+  const server = createHttpServer((_request, response) => response.writeHead(405).end())
+  server.on('connect', (request: IncomingMessage, client: Socket, head: Buffer) => {
+    client.on('error', () => {})
+    tunnels.push(request.url ?? '')
+    if (credentials && request.headers['proxy-authorization'] !== `Basic ${Buffer.from(credentials).toString('base64')}`) {
+      client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\n\r\n')
+      return
+    }
+    const {hostname, port} = new URL(`http://${request.url}`)
+    const upstream = connectTcp(Number(port), hosts[hostname] ?? hostname, () => {
+      client.write('HTTP/1.1 200 Connection established\r\n\r\n')
+      upstream.write(head)
+      upstream.pipe(client).pipe(upstream)
+    })
+    upstream.on('error', () => client.destroy())
+    client.on('close', () => upstream.destroy())
+  })
+  const running = await listening(server)
+  return {...running, tunnels}
 }

@@ -17,10 +17,14 @@ export interface TestServer {
 
 export type LoopbackHost = '127.0.0.1' | '::1'
 
-/** Certificates in fixtures/tls: self-signed for localhost, 127.0.0.1 and ::1; `expired` ended in 2001. */
-export type Certificate = 'self-signed' | 'expired'
+/**
+ * Certificates in fixtures/tls: self-signed for localhost, 127.0.0.1 and ::1; `expired` ended in 2001. Or a key pair
+ * made by the test (a test CA's, test/helpers/test-ca.ts).
+ */
+export type Certificate = 'self-signed' | 'expired' | {key: Buffer; cert: Buffer}
 
 function keyPair(certificate: Certificate): {key: Buffer; cert: Buffer} {
+  if (typeof certificate === 'object') return certificate
   const file = (name: string) => readFileSync(new URL(`../../fixtures/tls/${name}.pem`, import.meta.url))
   return {key: file(`${certificate}-key`), cert: file(certificate)}
 }

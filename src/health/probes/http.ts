@@ -8,6 +8,7 @@ import type {Probe, ProbeOptions, ProbeResult} from '../types.js'
 import {connect, targetFor} from './connect.js'
 import {ProbeFailure, classify} from './errors.js'
 import {addPhase, observe} from './observe.js'
+import {proxyAuthorization, tunnel} from './proxy.js'
 import {redirectedRequest} from './redirect.js'
 import type {HttpRequest} from './redirect.js'
 
@@ -17,6 +18,8 @@ import type {HttpRequest} from './redirect.js'
  * connection on an unsolicited `100 Continue`). Phases: dns, connect, tls (https) as connections are made; ttfb, from
  * the request written to the response headers; transfer, from the headers to the body's end. Each hop has its own
  * connection and each phase adds up over redirects, so that together they account for the response time.
+ * Through `proxy` (an HTTP proxy), http:// is asked of the proxy for the whole URL and https:// goes through a tunnel
+ * the proxy opens (CONNECT, ./proxy.ts), with the destination's certificate verified at the end of it.
  */
 export const httpProbe: Probe = (url, options) =>
   observe(options.signal, async (seen) => {
@@ -61,13 +64,19 @@ async function follow(first: HttpRequest, options: ProbeOptions, seen: ProbeResu
 function send({url, method, headers, body}: HttpRequest, options: ProbeOptions, seen: ProbeResult): Promise<{response: IncomingMessage; headersAt: number}> {
   const https = url.protocol === 'https:'
   const proxy = options.proxy
-  const target = proxy ? targetFor(proxy, options, 80) : targetFor(url, options, https ? 443 : 80, https)
-  if (proxy && https) throw new ProbeFailure('protocol', `proxy-url ${maskUrl(proxy)}: https through a proxy (CONNECT) is not supported yet`)
+  const destination = targetFor(url, options, https ? 443 : 80, https)
+  // http:// goes to the proxy as a request for the whole URL; https:// through a tunnel the proxy opens (CONNECT).
+  const open = (): Promise<Socket> => {
+    if (!proxy) return connect(destination, seen, options.signal)
+    const via = targetFor(proxy, options, 80)
+    return destination.tls ? tunnel(proxy, via, {...destination, tls: destination.tls}, seen, options.signal) : connect(via, seen, options.signal)
+  }
+  const forwarded = proxy && !https
   return new Promise((resolve, reject) => {
     let readyAt = 0
     const sent = performance.now()
     const createConnection = ((_options: ClientRequestArgs, created: (error: Error | null, socket?: Socket) => void) => {
-      connect(target, seen, options.signal).then(
+      open().then(
         (socket) => {
           readyAt = performance.now()
           created(null, socket)
@@ -79,8 +88,8 @@ function send({url, method, headers, body}: HttpRequest, options: ProbeOptions, 
     const request = httpRequest({
       method,
       // Through a proxy the request line carries the whole URL (RFC 9112 §3.2.2).
-      path: proxy ? url.href : url.pathname + url.search,
-      headers: {host: url.host, ...headers},
+      path: forwarded ? url.href : url.pathname + url.search,
+      headers: {host: url.host, ...headers, ...(forwarded ? proxyAuthorization(proxy) : {})},
       signal: options.signal,
       createConnection,
     })
