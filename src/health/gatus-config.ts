@@ -1,5 +1,6 @@
 import {readFileSync} from 'node:fs'
 
+import ssh2 from 'ssh2'
 import {isMap, isScalar, isSeq} from 'yaml'
 import type {Node, YAMLMap} from 'yaml'
 
@@ -8,6 +9,8 @@ import {defaultConditions, parseMethod, parseUrl} from './check.js'
 import {oauth2ClientCredentials} from './oauth2.js'
 import type {Resolver} from './types.js'
 import {YamlReader, parseYaml} from './yaml-reader.js'
+
+const sshUtils = ssh2.utils
 
 export interface GatusFile {
   path: string
@@ -58,7 +61,7 @@ const TLS_IGNORED = ['renegotiation']
 const OAUTH2_KEYS = ['token-url', 'client-id', 'client-secret', 'scopes']
 const DNS_KEYS = ['query-type', 'query-name']
 const DNS_TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'NS', 'PTR', 'SRV', 'TXT', 'SOA', 'CAA']
-const SSH_KEYS = ['username', 'password']
+const SSH_KEYS = ['username', 'password', 'private-key', 'passphrase']
 const UI_KEYS = ['hide-url', 'hide-hostname', 'hide-port']
 const UI_IGNORED = ['hide-conditions', 'hide-errors', 'dont-resolve-failed-conditions', 'badge']
 const EXTERNAL_KEYS = ['enabled', 'name', 'group', 'token', 'alerts', 'heartbeat']
@@ -199,11 +202,7 @@ class GatusReader extends YamlReader {
     const url = dnsNode ? this.dnsServer(urlNode, dnsNode, client) : this.url(urlNode)
     const settings = this.client(map, cli, client, notes)
     const sshNode = this.get(map, 'ssh')
-    if (sshNode) {
-      const ssh = this.map(sshNode, 'ssh')
-      this.keys(ssh, SSH_KEYS)
-      client.ssh = {username: this.text(ssh, 'username') ?? '', password: this.text(ssh, 'password') ?? ''}
-    }
+    if (sshNode) client.ssh = this.ssh(sshNode)
     const headers = this.get(map, 'headers')
     let body = this.text(map, 'body')
     const graphql = this.flag(map, 'graphql') ?? false
@@ -234,6 +233,31 @@ class GatusReader extends YamlReader {
       ...(ui ? {hide: this.ui(ui, notes)} : {}),
       ...(labels ? {labels: this.labels(labels)} : {}),
       where: this.where(node),
+    }
+  }
+
+  /**
+   * Gatus's `ssh` block. `private-key` is the key itself (Gatus parses the value, it opens no file), checked now: a key
+   * ssh2 cannot read, or an encrypted one without the right `passphrase`, is exit 2 here rather than a failed login
+   * at every run.
+   */
+  private ssh(node: Node): NonNullable<ClientSettings['ssh']> {
+    const ssh = this.map(node, 'ssh')
+    this.keys(ssh, SSH_KEYS)
+    const privateKey = this.text(ssh, 'private-key')
+    const passphrase = this.text(ssh, 'passphrase')
+    if (passphrase !== undefined && !privateKey) throw this.error(this.get(ssh, 'passphrase'), 'ssh.passphrase is for a private key; add ssh.private-key or drop the passphrase')
+    if (privateKey) {
+      const parsed = sshUtils.parseKey(privateKey, passphrase)
+      if (parsed instanceof Error) {
+        throw this.error(this.get(ssh, 'private-key'), `ssh.private-key cannot be used (${parsed.message}); give the key itself, PEM or OpenSSH, as a YAML | block, with ssh.passphrase if it is encrypted`)
+      }
+    }
+    return {
+      username: this.text(ssh, 'username') ?? '',
+      password: this.text(ssh, 'password') ?? '',
+      ...(privateKey ? {privateKey} : {}),
+      ...(passphrase === undefined ? {} : {passphrase}),
     }
   }
 

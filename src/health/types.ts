@@ -77,8 +77,11 @@ export interface ProbeOptions {
   authorize?: (signal: AbortSignal) => Promise<string>
   /** DNS checks: what to ask. */
   dns?: {queryType: string; queryName: string; protocol: 'udp' | 'tcp'}
-  /** SSH checks: who to log in as. */
-  ssh?: {username: string; password: string}
+  /**
+   * SSH checks: who to log in as, with a password and/or a private key (the key itself, PEM or OpenSSH, as Gatus's
+   * `ssh.private-key` holds it; `passphrase` when it is encrypted). With both, the key is offered first, as Gatus does.
+   */
+  ssh?: {username: string; password: string; privateKey?: string; passphrase?: string}
   /** Aborts the probe: the engine's per-attempt signal (timeout, fail-fast, Ctrl-C). */
   signal: AbortSignal
 }

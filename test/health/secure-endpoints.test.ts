@@ -1,16 +1,18 @@
 /**
  * Gatus endpoints over secured transports, with certificates of a CA made for the run (trusted through
- * NODE_EXTRA_CA_CERTS, so verification is real): https through an HTTP proxy's CONNECT tunnel.
+ * NODE_EXTRA_CA_CERTS, so verification is real): https through an HTTP proxy's CONNECT tunnel; SSH logins with a
+ * private key made by the test.
  */
 import {mkdtemp, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
+import ssh2 from 'ssh2'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {fanout} from '../helpers/cli.js'
 import {parseJsonDocument} from '../helpers/json-schema.js'
-import {connectProxy} from '../helpers/protocol-servers.js'
+import {connectProxy, sshServer} from '../helpers/protocol-servers.js'
 import type {Running} from '../helpers/protocol-servers.js'
 import {httpServer} from '../helpers/servers.js'
 import type {TestServer} from '../helpers/servers.js'
@@ -42,11 +44,16 @@ afterAll(() => Promise.all(running.map((server) => server.close())))
 
 /** Runs a Gatus configuration with the test CA trusted; the results by name. */
 async function runGatus(config: string, env: Record<string, string> = {}): Promise<{code: number | null; stderr: string; results: Map<string, Result>}> {
-  const file = join(dir, `config-${Math.random().toString(36).slice(2)}.yaml`)
-  await writeFile(file, config)
+  const file = await configFile(config)
   const run = await fanout(['healthcheck', '--file', file, '--json', '--timeout', '10s'], {env: {NODE_EXTRA_CA_CERTS: ca.caFile, ...env}})
   const results = new Map((parseJsonDocument(run.stdout).results as Result[]).map((result) => [result.name, result]))
   return {code: run.code, stderr: run.stderr, results}
+}
+
+async function configFile(config: string): Promise<string> {
+  const file = join(dir, `config-${Math.random().toString(36).slice(2)}.yaml`)
+  await writeFile(file, config)
+  return file
 }
 
 describe('client.proxy-url with an https:// endpoint: a CONNECT tunnel', () => {
@@ -108,5 +115,61 @@ describe('client.proxy-url with an https:// endpoint: a CONNECT tunnel', () => {
       code: 'protocol',
       message: `proxy http://monitor:***@127.0.0.1:${env.GUARDED}/ refused the tunnel to secure.internal:${env.TRUSTED}: HTTP 407 Proxy Authentication Required`,
     })
+  }, 30_000)
+})
+
+describe('ssh.private-key: public key authentication, as Gatus has it', () => {
+  const plain = ssh2.utils.generateKeyPairSync('ed25519')
+  const encrypted = ssh2.utils.generateKeyPairSync('ed25519', {passphrase: 'open sesame', cipher: 'aes256-ctr', rounds: 16})
+  const stranger = ssh2.utils.generateKeyPairSync('ed25519')
+  let server: Awaited<ReturnType<typeof sshServer>>
+  let env: Record<string, string>
+  beforeAll(async () => {
+    server = await sshServer({username: 'deploy', password: 'pw', publicKey: plain.public})
+    const other = await sshServer({username: 'deploy', publicKey: encrypted.public})
+    running.push(server, other)
+    env = {SSH_PORT: String(server.port), OTHER_PORT: String(other.port)}
+  }, 30_000)
+
+  // The key itself in the value, as a YAML block (Gatus parses the value; no file is opened).
+  const key = (text: string) => `      private-key: |\n${text.trim().split('\n').map((line) => `        ${line}\n`).join('')}`
+  const endpoint = (name: string, port: string, ssh: string) =>
+    `  - name: ${name}\n    url: "ssh://127.0.0.1:\${${port}}"\n    ssh:\n${ssh}    body: exit 4\n    conditions: ["[CONNECTED] == true", "[STATUS] == 4"]\n`
+
+  it('logs in with a key, an encrypted key and its passphrase; a key the server does not know is auth', async () => {
+    const {results} = await runGatus(
+      'endpoints:\n' +
+        endpoint('key', 'SSH_PORT', '      username: deploy\n' + key(plain.private)) +
+        endpoint('encrypted-key', 'OTHER_PORT', '      username: deploy\n' + key(encrypted.private) + '      passphrase: open sesame\n') +
+        endpoint('unknown-key', 'SSH_PORT', '      username: deploy\n' + key(stranger.private)),
+      env,
+    )
+    expect(results.get('key')).toMatchObject({status: 'succeeded', httpStatus: 4})
+    expect(results.get('encrypted-key')).toMatchObject({status: 'succeeded', httpStatus: 4})
+    expect(results.get('unknown-key')!.error).toEqual({code: 'auth', message: 'the SSH server refused the login of "deploy"'})
+  }, 30_000)
+
+  it('with a key and a password, offers the key first, as Gatus does', async () => {
+    server.methods.length = 0
+    const {results} = await runGatus(`endpoints:\n${endpoint('both', 'SSH_PORT', '      username: deploy\n      password: wrong\n' + key(plain.private))}`, env)
+    expect(results.get('both')).toMatchObject({status: 'succeeded'})
+    expect(server.methods).not.toContain('password')
+    expect(server.methods).toContain('publickey')
+  }, 30_000)
+
+  it('a key that cannot be read, or a wrong passphrase, is exit 2 at file:line before anything runs', async () => {
+    const cases = [
+      ['      username: deploy\n      private-key: /home/deploy/.ssh/id_ed25519\n', 'ssh.private-key cannot be used (Unsupported key format)'],
+      ['      username: deploy\n' + key(encrypted.private) + '      passphrase: wrong\n', 'ssh.private-key cannot be used ('],
+      ['      username: deploy\n      passphrase: x\n', 'ssh.passphrase is for a private key'],
+    ]
+    for (const [ssh, message] of cases) {
+      const file = await configFile(`endpoints:\n${endpoint('bad', 'SSH_PORT', ssh!)}`)
+      const run = await fanout(['healthcheck', '--validate', file], {env})
+      expect(run.code).toBe(2)
+      expect(run.stderr).toContain(`${file}:`)
+      expect(run.stderr).toContain(message)
+      expect(run.stderr.trim().split('\n')).toHaveLength(1)
+    }
   }, 30_000)
 })

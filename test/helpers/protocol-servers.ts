@@ -95,14 +95,27 @@ export async function dnsServer(zone: Zone): Promise<Running & {queries: {udp: n
   }
 }
 
-/** An SSH server (ssh2) with a host key made now: one user and password; `exit N` exits N, anything else echoes. */
-export async function sshServer(user: {username: string; password: string}): Promise<Running> {
+/**
+ * An SSH server (ssh2) with a host key made now: one user, with a password and/or a public key (OpenSSH text);
+ * `exit N` exits N, anything else echoes. `methods` lists the authentication methods clients tried, in order.
+ */
+export async function sshServer(user: {username: string; password?: string; publicKey?: string}): Promise<Running & {methods: string[]}> {
   const {privateKey} = generateKeyPairSync('rsa', {modulusLength: 2048, privateKeyEncoding: {type: 'pkcs1', format: 'pem'}, publicKeyEncoding: {type: 'pkcs1', format: 'pem'}})
+  const allowed = user.publicKey === undefined ? undefined : ssh2.utils.parseKey(user.publicKey)
+  if (allowed instanceof Error) throw allowed
+  const methods: string[] = []
   const server = new ssh2.Server({hostKeys: [privateKey]}, (client) => {
     client.on('error', () => {})
     client.on('authentication', (context) => {
-      if (context.method === 'password' && context.username === user.username && context.password === user.password) context.accept()
-      else context.reject(['password'])
+      methods.push(context.method)
+      if (context.username !== user.username) return context.reject()
+      if (context.method === 'password' && user.password !== undefined && context.password === user.password) return context.accept()
+      if (context.method === 'publickey' && allowed && context.key.algo === allowed.type && context.key.data.equals(allowed.getPublicSSH())) {
+        // Without a signature the client only asks whether the key would do; with one, it proves it holds the key.
+        if (!context.signature) return context.accept()
+        if (allowed.verify(context.blob!, context.signature, context.hashAlgo) === true) return context.accept()
+      }
+      context.reject()
     })
     client.on('session', (accept) => {
       accept().on('exec', (acceptExec, _reject, info) => {
@@ -114,7 +127,7 @@ export async function sshServer(user: {username: string; password: string}): Pro
       })
     })
   })
-  return listening(server as unknown as Server)
+  return {...(await listening(server as unknown as Server)), methods}
 }
 
 /** A gRPC server answering grpc.health.v1.Health/Check: `status` for the whole server (service ""), and per service. */

@@ -6,7 +6,7 @@ import {ProbeFailure} from './errors.js'
 import {addPhase, observe} from './observe.js'
 
 /**
- * ssh://host[:port] with Gatus's `ssh: {username, password}`: the SSH handshake and login (ssh2), over a connection
+ * ssh://host[:port] with Gatus's `ssh: {username, password, private-key, passphrase}`: the SSH handshake and login (ssh2), over a connection
  * made by `connect` so that dns and connect phases are recorded. `[CONNECTED]` is a session logged in; with a body,
  * the body runs as a command, `[STATUS]` is its exit code and `[BODY]` its output. A refused login is `auth`.
  */
@@ -23,10 +23,16 @@ export const sshProbe: Probe = (url, options) =>
           client.once('error', (error: Error & {level?: string}) =>
             reject(error.level === 'client-authentication' ? new ProbeFailure('auth', `the SSH server refused the login of "${options.ssh?.username ?? ''}"`) : error),
           )
+          const password = options.ssh?.password || decodeURIComponent(url.password) || undefined
+          const privateKey = options.ssh?.privateKey
           client.connect({
             sock: socket,
             username: options.ssh?.username || decodeURIComponent(url.username),
-            password: options.ssh?.password || decodeURIComponent(url.password) || undefined,
+            password,
+            privateKey,
+            passphrase: options.ssh?.passphrase,
+            // The key first, then the password, as Gatus offers them.
+            authHandler: [...(privateKey ? ['publickey' as const] : []), ...(password ? ['password' as const] : []), 'none' as const],
             readyTimeout: 2 ** 31 - 1, // the probe's signal is the timeout
           })
         })
