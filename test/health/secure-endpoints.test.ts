@@ -1,7 +1,7 @@
 /**
  * Gatus endpoints over secured transports, with certificates of a CA made for the run (trusted through
  * NODE_EXTRA_CA_CERTS, so verification is real): https through an HTTP proxy's CONNECT tunnel; SSH logins with a
- * private key made by the test.
+ * private key made by the test; grpcs:// health checks.
  */
 import {mkdtemp, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
@@ -12,7 +12,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {fanout} from '../helpers/cli.js'
 import {parseJsonDocument} from '../helpers/json-schema.js'
-import {connectProxy, sshServer} from '../helpers/protocol-servers.js'
+import {connectProxy, grpcHealthServer, sshServer} from '../helpers/protocol-servers.js'
 import type {Running} from '../helpers/protocol-servers.js'
 import {httpServer} from '../helpers/servers.js'
 import type {TestServer} from '../helpers/servers.js'
@@ -171,5 +171,45 @@ describe('ssh.private-key: public key authentication, as Gatus has it', () => {
       expect(run.stderr).toContain(message)
       expect(run.stderr.trim().split('\n')).toHaveLength(1)
     }
+  }, 30_000)
+})
+
+describe('grpcs://: the gRPC health check over TLS', () => {
+  let env: Record<string, string>
+  beforeAll(async () => {
+    const statuses = {'': 'SERVING', orders: 'NOT_SERVING'}
+    const trusted = await grpcHealthServer(statuses, ca.issue('grpc', ['127.0.0.1', 'localhost']))
+    const other = makeTestCa()
+    const untrusted = await grpcHealthServer(statuses, other.issue('grpc-impostor', ['127.0.0.1', 'localhost']))
+    const otherName = await grpcHealthServer(statuses, ca.issue('grpc-elsewhere', ['elsewhere.internal']))
+    running.push(trusted, untrusted, otherName)
+    // grpc-js alone would trust only this file's CA (some images set it): grpcs:// trusts what https:// does instead.
+    env = {TRUSTED: String(trusted.port), UNTRUSTED: String(untrusted.port), OTHER_NAME: String(otherName.port), GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: other.caFile}
+  }, 30_000)
+
+  const endpoint = (name: string, url: string, extra = '') => `  - name: ${name}\n    url: "${url}"\n${extra}    conditions: ["[BODY].status == SERVING"]\n`
+
+  it('a certificate the CA signed for the address: the server’s and a service’s status, whatever GRPC_DEFAULT_SSL_ROOTS_FILE_PATH says', async () => {
+    const {results} = await runGatus(
+      'endpoints:\n' + endpoint('server', 'grpcs://127.0.0.1:${TRUSTED}') + endpoint('orders', 'grpcs://localhost:${TRUSTED}/orders'),
+      env,
+    )
+    expect(results.get('server')).toMatchObject({status: 'succeeded', conditions: [{ok: true, actual: '[BODY].status (SERVING) == SERVING'}]})
+    expect(results.get('orders')).toMatchObject({status: 'failed', conditions: [{ok: false, actual: '[BODY].status (NOT_SERVING) == SERVING'}]})
+  }, 30_000)
+
+  it('a certificate nobody trusts, or for another name, is a tls error; client.insecure still gets the answer', async () => {
+    const {results} = await runGatus(
+      'endpoints:\n' +
+        endpoint('untrusted', 'grpcs://127.0.0.1:${UNTRUSTED}') +
+        endpoint('other-name', 'grpcs://127.0.0.1:${OTHER_NAME}') +
+        endpoint('insecure', 'grpcs://127.0.0.1:${UNTRUSTED}', '    client:\n      insecure: true\n'),
+      env,
+    )
+    expect(results.get('untrusted')).toMatchObject({status: 'failed', error: {code: 'tls'}})
+    expect(results.get('untrusted')!.error!.message).toBe('gRPC over TLS: unable to verify the first certificate')
+    expect(results.get('other-name')).toMatchObject({status: 'failed', error: {code: 'tls'}})
+    expect(results.get('other-name')!.error!.message).toContain('127.0.0.1')
+    expect(results.get('insecure')).toMatchObject({status: 'succeeded'})
   }, 30_000)
 })

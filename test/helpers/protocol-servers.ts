@@ -130,8 +130,11 @@ export async function sshServer(user: {username: string; password?: string; publ
   return {...(await listening(server as unknown as Server)), methods}
 }
 
-/** A gRPC server answering grpc.health.v1.Health/Check: `status` for the whole server (service ""), and per service. */
-export async function grpcHealthServer(statuses: Record<string, string>, tls = false): Promise<Running> {
+/**
+ * A gRPC server answering grpc.health.v1.Health/Check: `status` for the whole server (service ""), and per service.
+ * Over TLS (grpcs://) with `tls`, a key pair such as a test CA issues.
+ */
+export async function grpcHealthServer(statuses: Record<string, string>, tls?: {key: Buffer; cert: Buffer}): Promise<Running> {
   const server = new GrpcServer()
   server.addService(HEALTH_SERVICE, {
     Check: (call: ServerUnaryCall<{service: string}, {status: string}>, callback: sendUnaryData<{status: string}>) => {
@@ -140,7 +143,7 @@ export async function grpcHealthServer(statuses: Record<string, string>, tls = f
       else callback(null, {status})
     },
   })
-  const credentials = tls ? ServerCredentials.createSsl(null, [{private_key: SERVER_TLS.key, cert_chain: SERVER_TLS.cert}]) : ServerCredentials.createInsecure()
+  const credentials = tls ? ServerCredentials.createSsl(null, [{private_key: tls.key, cert_chain: tls.cert}]) : ServerCredentials.createInsecure()
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', credentials, (error, bound) => (error ? reject(error) : resolve(bound))))
   return {port, close: () => new Promise((resolve) => server.tryShutdown(() => resolve()))}
 }

@@ -1,3 +1,5 @@
+import {createSecureContext} from 'node:tls'
+
 import {credentials, makeGenericClientConstructor, status as grpcStatus} from '@grpc/grpc-js'
 import type {ServiceDefinition, ServiceError} from '@grpc/grpc-js'
 
@@ -77,6 +79,9 @@ export const HEALTH_SERVICE: ServiceDefinition = {
   },
 }
 
+/** Node's messages for a failed TLS handshake or certificate check (OpenSSL's X509 verify texts, checkServerIdentity's). */
+const TLS_FAILURE = /certificate|Hostname\/IP does not match|self.signed|ssl|tls|handshake/i
+
 const HealthClient = makeGenericClientConstructor(HEALTH_SERVICE, 'grpc.health.v1.Health')
 
 /**
@@ -89,8 +94,10 @@ export const grpcProbe: Probe = (url, options) =>
   observe(options.signal, async (seen) => {
     const {host, port} = targetOf(url)
     const secure = url.protocol === 'grpcs:'
+    // A context of Node's own, so that grpcs:// trusts the CAs every other probe trusts (Node's and NODE_EXTRA_CA_CERTS):
+    // grpc-js's createSsl trusts only GRPC_DEFAULT_SSL_ROOTS_FILE_PATH when that is set, and some images set it.
     const channel = secure
-      ? credentials.createSsl(null, options.clientCertificate?.key ?? null, options.clientCertificate?.cert ?? null, {
+      ? credentials.createFromSecureContext(createSecureContext({cert: options.clientCertificate?.cert, key: options.clientCertificate?.key}), {
           rejectUnauthorized: !options.insecure,
           ...(options.insecure ? {checkServerIdentity: () => undefined} : {}),
         })
@@ -112,7 +119,12 @@ export const grpcProbe: Probe = (url, options) =>
     } catch (error) {
       const failure = error as ServiceError
       if (options.signal.aborted || failure.code === undefined) throw error
-      if (failure.code === grpcStatus.UNAVAILABLE) throw new ProbeFailure('refused', `gRPC server unavailable: ${failure.details}`)
+      if (failure.code === grpcStatus.UNAVAILABLE) {
+        // grpc-js hands on only the text of the handshake's error: a certificate refused is told by Node's words for it.
+        const cause = /Last error: (?:Error: )?(.*?)\.?(?: Resolution note:|$)/.exec(failure.details)?.[1]
+        if (secure && cause && TLS_FAILURE.test(cause)) throw new ProbeFailure('tls', `gRPC over TLS: ${cause}`)
+        throw new ProbeFailure('refused', `gRPC server unavailable: ${failure.details}`)
+      }
       throw new ProbeFailure('protocol', `gRPC ${grpcStatus[failure.code]}: ${failure.details}`)
     } finally {
       options.signal.removeEventListener('abort', stop)
