@@ -6,13 +6,26 @@ import {ProbeFailure, classify} from './probes/errors.js'
 export const DEFAULT_RDAP_URL = 'https://rdap.org/'
 
 /**
+ * The registered domain a host name belongs to, by the Public Suffix List's ICANN section (api.example.co.uk ->
+ * example.co.uk: co.uk is a suffix, not a registration). tldts carries the list and costs a noticeable share of a
+ * start, so it is loaded on the first [DOMAIN_EXPIRATION] check only. A name with no registrable part (localhost, a
+ * bare suffix) is asked about as it is.
+ */
+async function registeredDomain(hostname: string): Promise<string> {
+  tldts ??= import('tldts')
+  const {getDomain} = await tldts
+  return getDomain(hostname, {allowPrivateDomains: false}) ?? hostname
+}
+let tldts: Promise<typeof import('tldts')> | undefined
+
+/**
  * When a host's domain registration expires, from RDAP (RFC 9083: the `expiration` event of the domain), for
- * [DOMAIN_EXPIRATION]. The domain is the host name's last two labels (api.example.org -> example.org); Gatus asks
- * WHOIS instead. Unreachable RDAP is a `dns`, `refused`, `timeout`… error naming the lookup, never a silent pass.
+ * [DOMAIN_EXPIRATION]; Gatus asks WHOIS when RDAP fails. Unreachable RDAP is a `dns`, `refused`, `timeout`… error
+ * naming the lookup, never a silent pass.
  */
 export async function domainExpiry(hostname: string, rdapUrl: string, signal: AbortSignal): Promise<Date> {
   if (isIP(hostname.replace(/^\[(.*)\]$/, '$1'))) throw new ProbeFailure('protocol', `[DOMAIN_EXPIRATION]: ${hostname} is an IP address, which has no domain registration`)
-  const domain = hostname.toLowerCase().split('.').filter(Boolean).slice(-2).join('.')
+  const domain = await registeredDomain(hostname.toLowerCase().replace(/\.$/, ''))
   const url = new URL(`domain/${encodeURIComponent(domain)}`, rdapUrl.endsWith('/') ? rdapUrl : `${rdapUrl}/`)
   const where = `RDAP lookup of ${domain} at ${url.origin}`
   let response: Response

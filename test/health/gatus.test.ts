@@ -341,6 +341,31 @@ describe('[DOMAIN_EXPIRATION] without a reachable RDAP service', () => {
   })
 })
 
+describe('[DOMAIN_EXPIRATION] asks about the registered domain, by the Public Suffix List', () => {
+  it('example.co.uk for www.shop.example.co.uk, github.io for a user’s github.io site, localhost as it is', async () => {
+    const names = ['www.shop.example.co.uk', 'api.example.com', 'octocat.github.io', 'www.shop.nakahara.kawasaki.jp', 'deep.city.kawasaki.jp']
+    const dns = await dnsServer(Object.fromEntries(names.map((name) => [name, ['127.0.0.1']])))
+    const port = await closedPort()
+    const endpoint = (name: string, host: string) =>
+      `  - name: ${name}\n    url: "http://${host}:${new URL(http.url).port}/ok"\n    client:\n      dns-resolver: "udp://127.0.0.1:${dns.port}"\n    conditions: ["[DOMAIN_EXPIRATION] > 720h"]\n`
+    const file = join(dir, 'registered-domains.yaml')
+    await writeFile(file, `endpoints:\n${names.map((host) => endpoint(host, host)).join('')}${endpoint('localhost', 'localhost')}`)
+    const run = await fanout(['healthcheck', '--file', file, '--json', '--rdap-url', `http://127.0.0.1:${port}/`])
+    await dns.close()
+    const asked = (parseJsonDocument(run.stdout).results as Result[]).map((r) => [r.name, /^RDAP lookup of (\S+) at/.exec(r.error?.message ?? '')?.[1]])
+    expect(asked).toEqual([
+      ['www.shop.example.co.uk', 'example.co.uk'],
+      ['api.example.com', 'example.com'],
+      // github.io is a private suffix: the registration is GitHub's, github.io itself.
+      ['octocat.github.io', 'github.io'],
+      // *.kawasaki.jp: every name under kawasaki.jp is a suffix, but for city.kawasaki.jp, the list's exception.
+      ['www.shop.nakahara.kawasaki.jp', 'shop.nakahara.kawasaki.jp'],
+      ['deep.city.kawasaki.jp', 'city.kawasaki.jp'],
+      ['localhost', 'localhost'],
+    ])
+  })
+})
+
 describe('per-endpoint interval under --watch', () => {
   it('an endpoint with a long interval runs once; the others every round; every NDJSON line covers both', async () => {
     const file = join(dir, 'intervals.yaml')
