@@ -1,5 +1,5 @@
 /**
- * `npm run bench:healthcheck [-- --scale 0.1]`: fanout healthcheck against the same local backends (one process: HTTP
+ * `npm run bench:healthcheck [-- --scale 0.1] [--only throughput|watch]`: fanout healthcheck against the same local backends (one process: HTTP
  * answering after 100 ms on four loopback addresses, a TCP port, a UDP DNS server) as
  *  - the floor: a bare client loop (bench/healthcheck-floor.ts), one connection per check as fanout opens;
  *  - curl --parallel --parallel-max W (Debian's curl), which reuses connections to a host, for its ratio;
@@ -26,8 +26,11 @@ const fixture = new URL('../../fixtures/servers/backends.mjs', import.meta.url).
 const {startBackends} = (await import(fixture)) as typeof import('../fixtures/servers/backends.mjs')
 const FLOOR = fileURLToPath(new URL('./healthcheck-floor.js', import.meta.url))
 
-const {values} = parseArgs({options: {scale: {type: 'string', default: '1'}}})
+const {values} = parseArgs({options: {scale: {type: 'string', default: '1'}, only: {type: 'string'}}})
 const scale = Number(values.scale)
+if (values.only !== undefined && !['throughput', 'watch'].includes(values.only)) throw new Error(`--only expects throughput or watch; got ${values.only}`)
+// One part alone, when only that part changed: the watch part's ten rounds need no throughput runs before them.
+const runs = (part: 'throughput' | 'watch') => values.only === undefined || values.only === part
 const n = (count: number) => Math.max(10, Math.round(count * scale))
 
 const DELAY_MS = 100
@@ -118,35 +121,40 @@ async function watchRss(count: number, rounds: number): Promise<number[]> {
 }
 
 try {
-  const rows = [await round(n(2000), false), await round(n(20_000), true)]
+  const checks: [string, boolean][] = []
   console.log(`machine: ${process.env.BENCH_NOTE ?? 'shared, loaded'}; scale ${scale}; HTTP answering after ${DELAY_MS} ms on ${HOSTS.length} loopback addresses; --workers ${WORKERS}`)
-  console.log(
-    renderTable(
-      ['checks', 'kind', 'floor', 'fanout', 'fanout/floor', 'curl --parallel', 'curl/floor', 'fanout process wall', 'peak RSS MB'],
-      rows.map((r) => [
-        String(r.count),
-        r.mixed ? 'HTTP/TCP/DNS' : 'HTTP',
-        `${(r.floorMs / 1000).toFixed(2)} s`,
-        `${(r.fanoutMs / 1000).toFixed(2)} s`,
-        `${(r.fanoutMs / r.floorMs).toFixed(2)}x`,
-        r.curlMs === undefined ? '-' : `${(r.curlMs / 1000).toFixed(2)} s`,
-        r.curlMs === undefined ? '-' : `${(r.curlMs / r.floorMs).toFixed(2)}x`,
-        `${(r.fanoutWallMs / 1000).toFixed(2)} s`,
-        r.peakRssMb.toFixed(0),
-      ]),
-    ),
-  )
-  const watchCount = n(5000)
-  const watchRounds = scale < 1 ? 3 : 10
-  const sizes = await watchRss(watchCount, watchRounds)
-  console.log(`--watch over ${watchCount} checks, RSS after each of ${sizes.length} rounds (MB): ${sizes.map((mb) => mb.toFixed(0)).join(' ')}`)
-  const [http, mixed] = rows as [(typeof rows)[0], (typeof rows)[0]]
-  const checks: [string, boolean][] = [
-    [`${http.count} HTTP checks within 1.1x of the floor: ${(http.fanoutMs / http.floorMs).toFixed(2)}x`, http.fanoutMs <= 1.1 * http.floorMs],
-    [`${mixed.count} mixed checks within 1.1x of the floor: ${(mixed.fanoutMs / mixed.floorMs).toFixed(2)}x`, mixed.fanoutMs <= 1.1 * mixed.floorMs],
-    [`${mixed.count} mixed checks: peak RSS ${mixed.peakRssMb.toFixed(0)} MB, at most 300 MB`, mixed.peakRssMb <= 300],
-    [`--watch RSS flat: last round ${(sizes.at(-1)! / sizes[0]!).toFixed(2)}x the first, at most 1.1x`, sizes.at(-1)! <= 1.1 * sizes[0]!],
-  ]
+  if (runs('throughput')) {
+    const rows = [await round(n(2000), false), await round(n(20_000), true)]
+    console.log(
+      renderTable(
+        ['checks', 'kind', 'floor', 'fanout', 'fanout/floor', 'curl --parallel', 'curl/floor', 'fanout process wall', 'peak RSS MB'],
+        rows.map((r) => [
+          String(r.count),
+          r.mixed ? 'HTTP/TCP/DNS' : 'HTTP',
+          `${(r.floorMs / 1000).toFixed(2)} s`,
+          `${(r.fanoutMs / 1000).toFixed(2)} s`,
+          `${(r.fanoutMs / r.floorMs).toFixed(2)}x`,
+          r.curlMs === undefined ? '-' : `${(r.curlMs / 1000).toFixed(2)} s`,
+          r.curlMs === undefined ? '-' : `${(r.curlMs / r.floorMs).toFixed(2)}x`,
+          `${(r.fanoutWallMs / 1000).toFixed(2)} s`,
+          r.peakRssMb.toFixed(0),
+        ]),
+      ),
+    )
+    const [http, mixed] = rows as [(typeof rows)[0], (typeof rows)[0]]
+    checks.push(
+      [`${http.count} HTTP checks within 1.1x of the floor: ${(http.fanoutMs / http.floorMs).toFixed(2)}x`, http.fanoutMs <= 1.1 * http.floorMs],
+      [`${mixed.count} mixed checks within 1.1x of the floor: ${(mixed.fanoutMs / mixed.floorMs).toFixed(2)}x`, mixed.fanoutMs <= 1.1 * mixed.floorMs],
+      [`${mixed.count} mixed checks: peak RSS ${mixed.peakRssMb.toFixed(0)} MB, at most 300 MB`, mixed.peakRssMb <= 300],
+    )
+  }
+  if (runs('watch')) {
+    const watchCount = n(5000)
+    const watchRounds = scale < 1 ? 3 : 10
+    const sizes = await watchRss(watchCount, watchRounds)
+    console.log(`--watch over ${watchCount} checks, RSS after each of ${sizes.length} rounds (MB): ${sizes.map((mb) => mb.toFixed(0)).join(' ')}`)
+    checks.push([`--watch RSS flat: last round ${(sizes.at(-1)! / sizes[0]!).toFixed(2)}x the first, at most 1.1x`, sizes.at(-1)! <= 1.1 * sizes[0]!])
+  }
   for (const [text, ok] of checks) console.log(`${ok ? 'PASS' : 'MISS'}  ${text}`)
 } finally {
   await backends.close()
