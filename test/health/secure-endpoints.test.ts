@@ -12,7 +12,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {fanout} from '../helpers/cli.js'
 import {parseJsonDocument} from '../helpers/json-schema.js'
-import {connectProxy, grpcHealthServer, sshServer} from '../helpers/protocol-servers.js'
+import {connectProxy, grpcHealthServer, helperServer, sshServer} from '../helpers/protocol-servers.js'
 import type {Running} from '../helpers/protocol-servers.js'
 import {httpServer} from '../helpers/servers.js'
 import type {TestServer} from '../helpers/servers.js'
@@ -115,6 +115,16 @@ describe('client.proxy-url with an https:// endpoint: a CONNECT tunnel', () => {
       code: 'protocol',
       message: `proxy http://monitor:***@127.0.0.1:${env.GUARDED}/ refused the tunnel to secure.internal:${env.TRUSTED}: HTTP 407 Proxy Authentication Required`,
     })
+  }, 30_000)
+
+  it('http:// through a proxy URL with credentials: the request for the whole URL carries them as Proxy-Authorization', async () => {
+    const forward = await helperServer(new Date())
+    running.push(forward)
+    const basic = `Basic ${Buffer.from('monitor:s3cret').toString('base64')}`
+    const {results} = await runGatus(
+      `endpoints:\n  - name: forwarded\n    url: http://backend.internal/status\n    client:\n      proxy-url: "http://monitor:s3cret@127.0.0.1:${forward.port}"\n    conditions:\n      - '[BODY].requestLine == "GET http://backend.internal/status"'\n      - '[BODY].proxyAuthorization == "${basic}"'\n`,
+    )
+    expect(results.get('forwarded')).toMatchObject({status: 'succeeded'})
   }, 30_000)
 })
 

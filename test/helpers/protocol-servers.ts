@@ -197,7 +197,7 @@ export async function udpEcho(): Promise<Running> {
 /**
  * HTTP on one port for everything around a check: `/token` an OAuth2 token endpoint for `client`/`secret` (counts
  * the tokens it gives), `/whoami` the Authorization header it got, `/rdap/domain/:name` an RDAP answer expiring
- * `expires`, `/host` the Host header and request line it got (what a proxy is asked).
+ * `expires`, `/host` the Host header, request line and Proxy-Authorization it got (what a proxy is asked).
  */
 export async function helperServer(expires: Date): Promise<Running & {tokens: () => number}> {
   let tokens = 0
@@ -219,7 +219,7 @@ export async function helperServer(expires: Date): Promise<Running & {tokens: ()
     if (request.url?.startsWith('/rdap/domain/')) {
       return json(200, {objectClassName: 'domain', ldhName: request.url.slice('/rdap/domain/'.length), events: [{eventAction: 'expiration', eventDate: expires.toISOString()}]})
     }
-    return json(200, {host: request.headers.host, requestLine: `${request.method} ${request.url}`})
+    return json(200, {host: request.headers.host, requestLine: `${request.method} ${request.url}`, proxyAuthorization: request.headers['proxy-authorization'] ?? null})
   })
   const running = await listening(server)
   return {...running, tokens: () => tokens}
