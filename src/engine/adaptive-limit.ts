@@ -60,6 +60,8 @@ export interface LimitReport {
   initial: number
   settled: number
   final: number
+  /** How many overloads cut the limit (the echoes of one overload, from tasks already in flight, count once). */
+  overloads: number
   /** Every change of the limit, thinned to at most MAX_SAMPLES (evenly) on long runs. */
   samples: LimitSample[]
 }
@@ -116,6 +118,7 @@ export class AdaptiveLimit {
   private ceilingWindows = 0
   /** Tasks that were in flight when the limit was halved: their overload errors are echoes of the same overload. */
   private echoes = 0
+  private overloads = 0
   private readonly completionsAt = new Map<number, number>()
   private samples: LimitSample[] = []
   private sampleEvery = 1
@@ -159,12 +162,17 @@ export class AdaptiveLimit {
     this.inFlight--
     this.done++
     if (this.echoes > 0) this.echoes--
-    if (this.done >= Math.max(MIN_WINDOW, WINDOW_TURNS * this.current)) this.closeWindow(at)
+    // Nor shorter than the least a task was seen to take: completions a stalled event loop delivers at once (the
+    // process was busy, so they were seen late, in one burst) say nothing of the throughput or residence of a span
+    // that short, and a residence taken from them would set rMin far below any task's real cost.
+    // (rMin is unknown until the first window closes, which runs from the start and so holds at least a whole task.)
+    if (this.done >= Math.max(MIN_WINDOW, WINDOW_TURNS * this.current) && at - this.windowStart >= this.shortestWindow()) this.closeWindow(at)
   }
 
   /** The domain reported overload (an error marked so, or a Retry-After): halve, once per overload. */
   overloaded(): void {
     if (this.echoes > 0) return
+    this.overloads++
     this.ceiling = this.current
     this.ceilingWindows = CEILING_WINDOWS
     const {trial} = this
@@ -200,7 +208,11 @@ export class AdaptiveLimit {
     const samples = [...this.samples]
     const last = samples.at(-1)!
     if (last.limit !== this.current) samples.push({atMs: this.clock() - this.startedAt, limit: this.current})
-    return {min: this.min, max: this.max, initial: this.initial, settled, final: this.current, samples}
+    return {min: this.min, max: this.max, initial: this.initial, settled, final: this.current, overloads: this.overloads, samples}
+  }
+
+  private shortestWindow(): number {
+    return Number.isFinite(this.rMin) ? this.rMin : 0
   }
 
   private advance(at: number): void {
