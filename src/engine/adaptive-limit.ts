@@ -78,8 +78,13 @@ const CUT_MARGIN = 0.1
 const MIN_GAIN = 0.03
 /** Most windows between two tries upwards after tries that gave nothing. */
 const MAX_COOLDOWN = 8
-/** How many windows the limit below an overload stays a ceiling. */
+/**
+ * How many windows the limit below an overload stays a ceiling; twice as many each time the limit overloads again at
+ * or above the last ceiling (up to MAX_CEILING_WINDOWS): a service with K slots answers every knock at K + 1 with an
+ * overload, and knocking every 50 windows was a 503 every few hundred tasks for as long as the run went.
+ */
 const CEILING_WINDOWS = 50
+const MAX_CEILING_WINDOWS = 800
 /** Most samples kept of the limit's path. */
 const MAX_SAMPLES = 256
 
@@ -116,6 +121,9 @@ export class AdaptiveLimit {
   private queued = 0
   private ceiling = Number.POSITIVE_INFINITY
   private ceilingWindows = 0
+  /** The limit at the last overload, and how long the ceiling it set was held. */
+  private lastOverloadAt = Number.POSITIVE_INFINITY
+  private ceilingHeld = CEILING_WINDOWS
   /** Tasks that were in flight when the limit was halved: their overload errors are echoes of the same overload. */
   private echoes = 0
   private overloads = 0
@@ -173,8 +181,10 @@ export class AdaptiveLimit {
   overloaded(): void {
     if (this.echoes > 0) return
     this.overloads++
+    this.ceilingHeld = this.current >= this.lastOverloadAt ? Math.min(MAX_CEILING_WINDOWS, 2 * this.ceilingHeld) : CEILING_WINDOWS
+    this.lastOverloadAt = this.current
     this.ceiling = this.current
-    this.ceilingWindows = CEILING_WINDOWS
+    this.ceilingWindows = this.ceilingHeld
     const {trial} = this
     this.trial = undefined
     this.echoes = this.inFlight
