@@ -79,8 +79,8 @@ const MIN_GAIN = 0.03
 /** Most windows between two tries upwards after tries that gave nothing. */
 const MAX_COOLDOWN = 8
 /**
- * How many windows the limit below an overload stays a ceiling; twice as many each time the limit overloads again at
- * or above the last ceiling (up to MAX_CEILING_WINDOWS): a service with K slots answers every knock at K + 1 with an
+ * How many windows the limit below an overload stays a ceiling; twice as many each time the limit overloads again
+ * above where the last overload sent it (up to MAX_CEILING_WINDOWS): a service with K slots answers every knock at K + 1 with an
  * overload, and knocking every 50 windows was a 503 every few hundred tasks for as long as the run went.
  */
 const CEILING_WINDOWS = 50
@@ -121,8 +121,8 @@ export class AdaptiveLimit {
   private queued = 0
   private ceiling = Number.POSITIVE_INFINITY
   private ceilingWindows = 0
-  /** The limit at the last overload, and how long the ceiling it set was held. */
-  private lastOverloadAt = Number.POSITIVE_INFINITY
+  /** Where the last overload sent the limit, and how long the ceiling it set is held. */
+  private sentTo = Number.POSITIVE_INFINITY
   private ceilingHeld = CEILING_WINDOWS
   /** Tasks that were in flight when the limit was halved: their overload errors are echoes of the same overload. */
   private echoes = 0
@@ -181,8 +181,8 @@ export class AdaptiveLimit {
   overloaded(): void {
     if (this.echoes > 0) return
     this.overloads++
-    this.ceilingHeld = this.current >= this.lastOverloadAt ? Math.min(MAX_CEILING_WINDOWS, 2 * this.ceilingHeld) : CEILING_WINDOWS
-    this.lastOverloadAt = this.current
+    // Above where the last overload sent the limit is the same door knocked on again; at or below it, news.
+    this.ceilingHeld = this.current > this.sentTo ? Math.min(MAX_CEILING_WINDOWS, 2 * this.ceilingHeld) : CEILING_WINDOWS
     this.ceiling = this.current
     this.ceilingWindows = this.ceilingHeld
     const {trial} = this
@@ -195,6 +195,7 @@ export class AdaptiveLimit {
       this.cooldown = Math.min(MAX_COOLDOWN, 2 ** this.fruitless)
       this.step = 1
       this.move(trial.from, this.clock())
+      this.sentTo = this.current
       this.warmingUp = true
       return
     }
@@ -202,6 +203,7 @@ export class AdaptiveLimit {
     this.cooldown = 0
     this.queued = 0
     this.move(Math.max(this.min, Math.floor(this.current / 2)), this.clock())
+    this.sentTo = this.current
     // Throughput at the old limit says nothing of the new one; and the window that straddles the cut is not judged.
     this.baseline = 0
     this.warmingUp = true

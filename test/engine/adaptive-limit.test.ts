@@ -90,6 +90,15 @@ describe('adaptive limit against a service whose latency grows beyond K in fligh
     // Probing knocks on the door again now and then (once the ceiling lapses), not on every window.
     expect(service.overloads).toBeLessThan(30)
   })
+
+  it('knocks ever more rarely on a door that overloaded each time: the second half of a long run sees few overloads', async () => {
+    let secondHalf = 0
+    const {service, workers} = await run({capacity: 40, rejectBeyond: 10}, 12_000, {min: 1, max: 200, initial: 8}, (done, simulated) => {
+      if (done === 6000) secondHalf = simulated.overloads
+    })
+    secondHalf = service.overloads - secondHalf
+    expect(secondHalf, JSON.stringify(workers.samples.map(({limit}) => limit))).toBeLessThanOrEqual(2)
+  })
 })
 
 describe('AdaptiveLimit on its own', () => {
