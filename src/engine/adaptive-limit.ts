@@ -8,6 +8,8 @@
  *   (at least MIN_WINDOW), so each holds two full turns of the pool whatever the tasks' latency. Throughput X is
  *   completions over the window's time; the mean number in flight L is the time-integral of in-flight over it; by
  *   Little's law (L = X·R) the mean time a task spends in flight is R = L / X.
+ *   A window is never shorter than the least a task was seen to take (rMin): completions that a stalled event loop
+ *   delivers at once would otherwise make a window of no duration, whose residence says tasks cost nothing.
  * - Little's law tells a queue from real work. The lowest R seen (rMin) is what a task costs when nothing waits;
  *   X·rMin is how many of the L in flight were working, and the rest were queued (in the service, a lock, the CPU).
  *   When more than a fifth of the time in flight is waiting, the limit is moved straight to the working share
@@ -27,7 +29,9 @@
  * - Overload is stronger evidence than any throughput figure: a task error the domain marks as overload (too many
  *   connections, 503, EMFILE…) halves the limit at once, as TCP halves its window on loss, and the limit just below
  *   the one that overloaded becomes a ceiling for the next CEILING_WINDOWS windows, so that probing does not knock
- *   on the same door again straight away. The errors of tasks that were already in flight when it halved tell of
+ *   on the same door again straight away, and for twice as long each time a knock above it overloads again (a
+ *   service with a hard K answers every knock at K + 1 with an overload: the knocks grow rare, as backoff does).
+ *   The errors of tasks that were already in flight when it halved tell of
  *   the same overload and are not counted again. Overload during a try upwards is that try failing: the limit goes
  *   back to where the try started (which had a whole window without overload), not to half of the try.
  * - Always within [min, max]. The engine never lets more tasks be in flight than the limit: when it falls, tasks
