@@ -72,10 +72,12 @@ describe('healthcheck: the checker\'s own overload is not the backend\'s verdict
 
     it('slow: a backend answering after 1 s leaves the loop idle while it waits, and gives no signal', async () => {
       const server = createServer((_request, response) => void setTimeout(() => response.end('ok'), 1000))
-      const file = await urlsFile('slow', await listen(server), 256)
+      // At most 16 a second: a checker that cannot keep up with that is no checker (on a machine loaded ~25 on 2 cores,
+      // 64 a second did saturate it now and then, which is then a true signal).
+      const file = await urlsFile('slow', await listen(server), 128)
       try {
-        const {report, stderr} = await check(file, 'auto:1-64')
-        expect(report.summary, stderr).toMatchObject({succeeded: 256, failed: 0})
+        const {report, stderr} = await check(file, 'auto:1-16')
+        expect(report.summary, stderr).toMatchObject({succeeded: 128, failed: 0})
         expect(report.workers.overloads, JSON.stringify(report.workers)).toBe(0)
       } finally {
         await new Promise((resolve) => server.close(resolve))
