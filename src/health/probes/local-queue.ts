@@ -10,7 +10,8 @@ import type {EventLoopUtilization} from 'node:perf_hooks'
  * - Not before the connect is issued, for an address or a localhost name: Node issues connect(2) on the next tick.
  *   A host name goes to getaddrinfo on libuv's threadpool (4 threads unless UV_THREADPOOL_SIZE says otherwise), and
  *   lookups beyond 4 wait there; that wait cannot be told from a slow or failing resolver (which is the target's
- *   side), so it is not taken as a signal. A resolver named by the check (dns-resolver) is asked over UDP, no pool.
+ *   side), so it is not taken as a signal. A resolver named by the check (dns-resolver) is asked on a socket of its
+ *   own (UDP or TCP), no pool.
  * - Not in the kernel's SYN or accept queue: those are the backend's (a full accept backlog drops the SYN and the
  *   connect takes a retransmission longer: the backend is slow, the checker is not overloaded).
  * - In the event loop: the kernel completes the handshake at once, but the probe sees it only when the loop gets to
