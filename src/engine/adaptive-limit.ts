@@ -8,6 +8,8 @@
  *   (at least MIN_WINDOW), so each holds two full turns of the pool whatever the tasks' latency. Throughput X is
  *   completions over the window's time; the mean number in flight L is the time-integral of in-flight over it; by
  *   Little's law (L = X·R) the mean time a task spends in flight is R = L / X.
+ *   A window is never shorter than the least a task was seen to take (rMin): completions that a stalled event loop
+ *   delivers at once would otherwise make a window of no duration, whose residence says tasks cost nothing.
  * - Little's law tells a queue from real work. The lowest R seen (rMin) is what a task costs when nothing waits;
  *   X·rMin is how many of the L in flight were working, and the rest were queued (in the service, a lock, the CPU).
  *   When more than a fifth of the time in flight is waiting, the limit is moved straight to the working share
@@ -27,7 +29,9 @@
  * - Overload is stronger evidence than any throughput figure: a task error the domain marks as overload (too many
  *   connections, 503, EMFILE…) halves the limit at once, as TCP halves its window on loss, and the limit just below
  *   the one that overloaded becomes a ceiling for the next CEILING_WINDOWS windows, so that probing does not knock
- *   on the same door again straight away. The errors of tasks that were already in flight when it halved tell of
+ *   on the same door again straight away, and for twice as long each time a knock above it overloads again (a
+ *   service with a hard K answers every knock at K + 1 with an overload: the knocks grow rare, as backoff does).
+ *   The errors of tasks that were already in flight when it halved tell of
  *   the same overload and are not counted again. Overload during a try upwards is that try failing: the limit goes
  *   back to where the try started (which had a whole window without overload), not to half of the try.
  * - Always within [min, max]. The engine never lets more tasks be in flight than the limit: when it falls, tasks
@@ -60,6 +64,8 @@ export interface LimitReport {
   initial: number
   settled: number
   final: number
+  /** How many overloads cut the limit (the echoes of one overload, from tasks already in flight, count once). */
+  overloads: number
   /** Every change of the limit, thinned to at most MAX_SAMPLES (evenly) on long runs. */
   samples: LimitSample[]
 }
@@ -76,8 +82,13 @@ const CUT_MARGIN = 0.1
 const MIN_GAIN = 0.03
 /** Most windows between two tries upwards after tries that gave nothing. */
 const MAX_COOLDOWN = 8
-/** How many windows the limit below an overload stays a ceiling. */
+/**
+ * How many windows the limit below an overload stays a ceiling; twice as many each time the limit overloads again
+ * above where the last overload sent it (up to MAX_CEILING_WINDOWS): a service with K slots answers every knock at K + 1 with an
+ * overload, and knocking every 50 windows was a 503 every few hundred tasks for as long as the run went.
+ */
 const CEILING_WINDOWS = 50
+const MAX_CEILING_WINDOWS = 800
 /** Most samples kept of the limit's path. */
 const MAX_SAMPLES = 256
 
@@ -114,8 +125,12 @@ export class AdaptiveLimit {
   private queued = 0
   private ceiling = Number.POSITIVE_INFINITY
   private ceilingWindows = 0
+  /** Where the last overload sent the limit, and how long the ceiling it set is held. */
+  private sentTo = Number.POSITIVE_INFINITY
+  private ceilingHeld = CEILING_WINDOWS
   /** Tasks that were in flight when the limit was halved: their overload errors are echoes of the same overload. */
   private echoes = 0
+  private overloads = 0
   private readonly completionsAt = new Map<number, number>()
   private samples: LimitSample[] = []
   private sampleEvery = 1
@@ -159,14 +174,21 @@ export class AdaptiveLimit {
     this.inFlight--
     this.done++
     if (this.echoes > 0) this.echoes--
-    if (this.done >= Math.max(MIN_WINDOW, WINDOW_TURNS * this.current)) this.closeWindow(at)
+    // Nor shorter than the least a task was seen to take: completions a stalled event loop delivers at once (the
+    // process was busy, so they were seen late, in one burst) say nothing of the throughput or residence of a span
+    // that short, and a residence taken from them would set rMin far below any task's real cost.
+    // (rMin is unknown until the first window closes, which runs from the start and so holds at least a whole task.)
+    if (this.done >= Math.max(MIN_WINDOW, WINDOW_TURNS * this.current) && at - this.windowStart >= this.shortestWindow()) this.closeWindow(at)
   }
 
   /** The domain reported overload (an error marked so, or a Retry-After): halve, once per overload. */
   overloaded(): void {
     if (this.echoes > 0) return
+    this.overloads++
+    // Above where the last overload sent the limit is the same door knocked on again; at or below it, news.
+    this.ceilingHeld = this.current > this.sentTo ? Math.min(MAX_CEILING_WINDOWS, 2 * this.ceilingHeld) : CEILING_WINDOWS
     this.ceiling = this.current
-    this.ceilingWindows = CEILING_WINDOWS
+    this.ceilingWindows = this.ceilingHeld
     const {trial} = this
     this.trial = undefined
     this.echoes = this.inFlight
@@ -177,6 +199,7 @@ export class AdaptiveLimit {
       this.cooldown = Math.min(MAX_COOLDOWN, 2 ** this.fruitless)
       this.step = 1
       this.move(trial.from, this.clock())
+      this.sentTo = this.current
       this.warmingUp = true
       return
     }
@@ -184,6 +207,7 @@ export class AdaptiveLimit {
     this.cooldown = 0
     this.queued = 0
     this.move(Math.max(this.min, Math.floor(this.current / 2)), this.clock())
+    this.sentTo = this.current
     // Throughput at the old limit says nothing of the new one; and the window that straddles the cut is not judged.
     this.baseline = 0
     this.warmingUp = true
@@ -200,7 +224,11 @@ export class AdaptiveLimit {
     const samples = [...this.samples]
     const last = samples.at(-1)!
     if (last.limit !== this.current) samples.push({atMs: this.clock() - this.startedAt, limit: this.current})
-    return {min: this.min, max: this.max, initial: this.initial, settled, final: this.current, samples}
+    return {min: this.min, max: this.max, initial: this.initial, settled, final: this.current, overloads: this.overloads, samples}
+  }
+
+  private shortestWindow(): number {
+    return Number.isFinite(this.rMin) ? this.rMin : 0
   }
 
   private advance(at: number): void {

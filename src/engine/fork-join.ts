@@ -45,6 +45,10 @@ class Context implements TaskContext {
   get signal(): AbortSignal {
     return this.run.signalFor(this)
   }
+
+  overloaded(): void {
+    this.run.overloaded()
+  }
 }
 
 /**
@@ -309,14 +313,18 @@ class Run<T, R> {
     return -1
   }
 
+  /** An overload signal, from a failed attempt or a task's ctx.overloaded(): with auto workers the limit halves. */
+  overloaded(): void {
+    if (this.limiter === undefined) return
+    this.limiter.overloaded()
+    this.follow()
+  }
+
   /** A failed attempt that carries an overload signal: the limit halves, and a Retry-After pauses every start. */
   private noteOverload(thrown: unknown): void {
     const overload = overloadOf(thrown)
     if (!overload) return
-    if (this.limiter !== undefined) {
-      this.limiter.overloaded()
-      this.follow()
-    }
+    this.overloaded()
     if (overload.retryAfterMs > 0) {
       this.pausedUntil = Math.max(this.pausedUntil, now() + overload.retryAfterMs)
       this.gated = true

@@ -23,6 +23,11 @@ export interface TaskContext {
    * Read it only if the task can stop early: reading it is what creates a per-task signal.
    */
   readonly signal: AbortSignal
+  /**
+   * Tells the engine this attempt met overload that did not make it fail (the checker's own saturation, seen while
+   * it worked): with auto workers the limit halves, as on an error marked overload; a fixed pool takes no notice.
+   */
+  overloaded(): void
 }
 
 export type Task<T, R> = (item: T, ctx: TaskContext) => R | PromiseLike<R>

@@ -38,6 +38,7 @@ export async function checkAll(checks: Check[], options: CheckAllOptions): Promi
         maxRedirects: options.maxRedirects,
         maxBodyBytes: options.maxBodyBytes,
         rdapUrl: options.rdapUrl,
+        overloaded: () => ctx.overloaded(),
         failed: check.retries > 0 ? ({code, message}) => (history[ctx.index] ??= []).push({attempt: ctx.attempt, error: {code, message}}) : undefined,
       }),
     {

@@ -1,6 +1,7 @@
 import type {Check} from './check.js'
 import type {ConditionResult} from './conditions.js'
 import {classify} from './probes/errors.js'
+import {queuedLocally} from './probes/local-queue.js'
 import {probeFor} from './probes/index.js'
 import {DEFAULT_RDAP_URL, domainExpiry} from './rdap.js'
 import type {ErrorCode, ProbeResult} from './types.js'
@@ -35,6 +36,8 @@ export interface RunCheckOptions {
   rdapUrl?: string
   /** Told of each unhealthy attempt, for the retry history of checks that retry. */
   failed?: (failure: CheckFailed) => void
+  /** Told when the probe's connect waited on the checker's own busy event loop: the checker's overload, whatever the verdict. */
+  overloaded?: () => void
 }
 
 /** Probes a check's URL and evaluates its conditions; resolves when healthy, throws CheckFailed when not. */
@@ -57,6 +60,7 @@ export async function runCheck(check: Check, options: RunCheckOptions): Promise<
       probe.error = classify(error)
     }
   }
+  if (queuedLocally(probe)) options.overloaded?.()
   // Conditions ask about a response: when the probe itself failed there is none to ask about.
   const conditions = probe.error ? [] : check.conditions.map((condition) => condition.evaluate(probe))
   // The body served its conditions; kept for thousands of checks it would be most of the run's memory.

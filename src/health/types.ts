@@ -51,6 +51,8 @@ export interface ProbeResult {
   domainExpiresAt?: Date
   /** Set when the probe itself failed; conditions are then not evaluated. */
   error?: ProbeError
+  /** Milliseconds its connections waited on the checker's own saturated event loop (see probes/local-queue.ts). */
+  localQueueMs?: number
 }
 
 export interface ProbeOptions {

@@ -13,6 +13,8 @@ export interface AutoWorkersReport {
   /** The limit most completions ran at. */
   settled: number
   final: number
+  /** How many overloads cut the limit. */
+  overloads: number
   /** The limit over time (ms since the start), at most 256 samples. */
   samples: {atMs: number; limit: number}[]
 }
@@ -27,14 +29,16 @@ export function autoWorkersReport(limit: LimitReport): AutoWorkersReport {
     range: [Math.min(...limits), Math.max(...limits)],
     settled: limit.settled,
     final: limit.final,
+    overloads: limit.overloads,
     samples: limit.samples.map(({atMs, limit}) => ({atMs: round(atMs), limit})),
   }
 }
 
-/** The report's line: `workers: auto, 3–9, settled at 6`. */
+/** The report's line: `workers: auto, 3–9, settled at 6`, and `, halved on overload 2×` when overload cut it. */
 export function autoWorkersLine(report: AutoWorkersReport): string {
   const [low, high] = report.range
-  return `workers: auto, ${low === high ? low : `${low}–${high}`}, settled at ${report.settled}`
+  const cuts = report.overloads > 0 ? `, halved on overload ${report.overloads}×` : ''
+  return `workers: auto, ${low === high ? low : `${low}–${high}`}, settled at ${report.settled}${cuts}`
 }
 
 /** What a text report adds after its counts: the auto workers line on a line of its own, or nothing. */

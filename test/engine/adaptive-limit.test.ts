@@ -90,9 +90,42 @@ describe('adaptive limit against a service whose latency grows beyond K in fligh
     // Probing knocks on the door again now and then (once the ceiling lapses), not on every window.
     expect(service.overloads).toBeLessThan(30)
   })
+
+  it('knocks ever more rarely on a door that overloaded each time: the second half of a long run sees few overloads', async () => {
+    let secondHalf = 0
+    const {service, workers} = await run({capacity: 40, rejectBeyond: 10}, 12_000, {min: 1, max: 200, initial: 8}, (done, simulated) => {
+      if (done === 6000) secondHalf = simulated.overloads
+    })
+    secondHalf = service.overloads - secondHalf
+    expect(secondHalf, JSON.stringify(workers.samples.map(({limit}) => limit))).toBeLessThanOrEqual(2)
+  })
 })
 
 describe('AdaptiveLimit on its own', () => {
+  it('ctx.overloaded() from a task that does not fail halves the limit as an overload error does; a fixed pool takes no notice', async () => {
+    const service = new SimulatedService({capacity: 100})
+    let limit = 32
+    const cuts: [number, number][] = []
+    const report = await service.drive(
+      forkJoin(items(400), (i, ctx) => {
+        if (i === 100 || i === 101) {
+          const before = limit
+          ctx.overloaded()
+          cuts.push([before, limit])
+        }
+        return service.call()
+      }, {workers: {auto: {min: 1, max: 64, initial: 32, clock: service.clock}}, mode: 'settle', onLimit: (next) => (limit = next)}),
+    )
+    expect(report.fulfilled).toBe(400)
+    // The second, from a task started while the first's were in flight, is an echo of the same overload.
+    expect(cuts[0]![1]).toBe(Math.floor(cuts[0]![0] / 2))
+    expect(cuts[1]![1]).toBe(cuts[0]![1])
+    expect(report.workers!.overloads).toBe(1)
+    const fixed = await forkJoin(items(20), (_item, ctx) => ctx.overloaded(), {workers: 4})
+    expect(fixed.fulfilled).toBe(20)
+    expect(fixed.workers).toBeUndefined()
+  })
+
   it('halves on overload; echoes from tasks already in flight do not count again; a later overload does', () => {
     let now = 0
     const limit = new AdaptiveLimit({min: 3, max: 64, initial: 40, clock: () => now})

@@ -8,6 +8,7 @@ import type {DetailedPeerCertificate, TLSSocket} from 'node:tls'
 
 import type {ProbeOptions, ProbeResult} from '../types.js'
 import {resolveWith} from './dns-query.js'
+import {loopMark, queuedSince} from './local-queue.js'
 import {addPhase} from './observe.js'
 
 export interface Target {
@@ -40,6 +41,7 @@ export function targetFor(url: URL, options: ProbeOptions, defaultPort?: number,
  */
 export async function connect(target: Target, seen: ProbeResult, signal: AbortSignal): Promise<Socket> {
   const started = performance.now()
+  const loop = loopMark()
   let resolved = started
   const timedLookup: LookupFunction = (hostname, _options, callback) => {
     resolveAll(hostname, target.resolve).then(
@@ -60,6 +62,8 @@ export async function connect(target: Target, seen: ProbeResult, signal: AbortSi
   try {
     await once(socket, 'connect', {signal})
     addPhase(seen.phases, 'connect', performance.now() - resolved)
+    const queued = queuedSince(loop)
+    if (queued > 0) seen.localQueueMs = (seen.localQueueMs ?? 0) + queued
     seen.ip = socket.remoteAddress
     if (!target.tls) return established(socket)
     return established(await startTls(socket, target.host, target.tls, seen, signal))
