@@ -141,7 +141,7 @@ export default class Merge extends FanoutCommand {
       )
     }
     if (command === 'healthcheck') {
-      const [{renderHealth}, {junitLines}, {prometheusLines}, {renderHtml}] = await Promise.all([
+      const [{renderHealth}, {junitLines}, {prometheusLines}, {htmlPieces}] = await Promise.all([
         import('../src/health/render.js'),
         import('../src/health/junit.js'),
         import('../src/health/probe-series.js'),
@@ -153,7 +153,7 @@ export default class Merge extends FanoutCommand {
         (report) => renderHealth(report, {all: settings.all}),
         (report) => (report.interrupted ? ExitCode.interrupted : report.summary.failed + report.summary.cancelled > settings.maxFailures ? ExitCode.failed : ExitCode.ok),
         // The same documents a single run writes with --format: the status page of one round, without sparklines.
-        {junit: (report) => lineBlocks(junitLines(report)), prometheus: (report) => lineBlocks(prometheusLines(report)), html: (report) => [renderHtml(report)]},
+        {junit: (report) => lineBlocks(junitLines(report)), prometheus: (report) => lineBlocks(prometheusLines(report)), html: (report) => htmlPieces(report)},
       )
     }
     throw new UsageError(`${documents[0]!.name} is a ${command} report; fanout merge merges exec, healthcheck, migrate and loadtest reports`)
