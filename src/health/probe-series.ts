@@ -49,16 +49,18 @@ export function probeLabels(r: HealthResult, extraLabels: string[]): Record<stri
 export function* prometheusLines(report: Envelope<HealthResult>): Generator<string> {
   const {results} = report
   const extraLabels = labelNames(results)
+  // Each series' labels by the check first to have them; the figures of the last to have them.
   const labels: string[] = new Array(results.length)
   const last = new Map<string, number>()
   for (let i = 0; i < results.length; i++) {
-    if (results[i]!.status === 'cancelled') continue
-    const text = Object.entries(probeLabels(results[i]!, extraLabels))
-      .map(([name, value]) => `${name}="${labelValue(value)}"`)
-      .join(',')
+    const r = results[i]!
+    if (r.status === 'cancelled') continue
+    let text = `target="${labelValue(r.target)}",name="${labelValue(r.name)}"`
+    for (const label of extraLabels) text += `,${label}="${labelValue(r.labels?.[label] ?? '')}"`
     if (!last.has(text)) labels[i] = text
     last.set(text, i)
   }
+  const figures = labels.map((text) => results[last.get(text)!]!)
   for (const [gauge, {name, help, value, phases}] of PROBE_GAUGES.entries()) {
     if (gauge > 0) yield ''
     yield `# HELP ${name} ${helpText(help)}`
@@ -66,7 +68,7 @@ export function* prometheusLines(report: Envelope<HealthResult>): Generator<stri
     for (let i = 0; i < results.length; i++) {
       const text = labels[i]
       if (text === undefined) continue
-      const r = results[last.get(text)!]!
+      const r = figures[i]!
       if (phases) for (const [phase, seconds] of phaseSeconds(r)) yield `${name}{${text},phase="${phase}"} ${sampleValue(seconds)}`
       else {
         const figure = value!(r)

@@ -21,14 +21,18 @@ const FIX = "give the --json or --output documents of fanout's shards"
 export async function readDocuments(sources: string[], stdin: () => Promise<string>): Promise<{documents: Named<Stamped>[]; skipped: number}> {
   const documents: Named<Stamped>[] = []
   let skipped = 0
-  for (const source of sources) {
+  // Read side by side: one after another, 64 shards' files wait 64 times in turn for the thread pool (open, stat, read,
+  // close), which on a loaded machine is most of a merge's wall time.
+  const reads = await Promise.allSettled(sources.map((source) => (source === '-' ? stdin() : readFile(source, 'utf8'))))
+  for (const [index, source] of sources.entries()) {
     const label = source === '-' ? 'stdin' : source
-    let text: string
-    try {
-      text = source === '-' ? await stdin() : await readFile(source, 'utf8')
-    } catch (error) {
-      throw new UsageError(`cannot read "${source}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); ${FIX}, or - for stdin`)
+    const read = reads[index]!
+    if (read.status === 'rejected') {
+      const error = read.reason as NodeJS.ErrnoException
+      throw new UsageError(`cannot read "${source}" (${error.code ?? error.message}); ${FIX}, or - for stdin`)
     }
+    const text = read.value
+    reads[index] = {status: 'fulfilled', value: ''} // parsed below: the text need not stay
     const found: {line: number; document: unknown}[] = wholeDocument(text)
     const lines = found.length > 0 ? [] : text.split('\n')
     for (let i = 0; i < lines.length; i++) {
