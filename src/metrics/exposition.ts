@@ -17,7 +17,8 @@ export function sampleValue(value: number): string {
   if (Number.isNaN(value)) return 'Nan'
   if (!Number.isFinite(value)) return value < 0 ? '-Inf' : '+Inf'
   const text = String(value)
-  return NOISY.test(text) ? String(Number(value.toPrecision(12))) : text
+  // Ten decimals or more take 12 characters at least: shorter values need no test.
+  return text.length >= 12 && NOISY.test(text) ? String(Number(value.toPrecision(12))) : text
 }
 
 /** A label value in the text format: backslash, newline and double quote escaped, as prom-client escapes them. */

@@ -1,5 +1,6 @@
 /** Text safe inside HTML elements and quoted attributes. */
 export function escapeHtml(text: string): string {
+  if (!/[&<>"']/.test(text)) return text
   return text.replace(/[&<>"']/g, (c) => `&#${c.codePointAt(0)};`)
 }
 
