@@ -17,6 +17,7 @@ import {Schedule, withCarriedOver} from '../src/health/schedule.js'
 import {renderJunit} from '../src/health/junit.js'
 import {renderHealth} from '../src/health/render.js'
 import {ResponseTimes, renderHtml} from '../src/health/html.js'
+import {labelNames, renderPrometheus} from '../src/health/probe-series.js'
 import type {HealthResult} from '../src/health/result.js'
 import {statusOf} from '../src/report/envelope.js'
 import type {Envelope} from '../src/report/envelope.js'
@@ -119,9 +120,9 @@ export default class Healthcheck extends FanoutCommand {
     }
     const live = format === 'table' && !flags.output && process.stdout.isTTY && flags.watch !== undefined
     const metrics = await this.openMetrics(flags, sharding.spec)
-    // prom-client (under these modules) is loaded only when a metrics flag or --format prometheus asks for it.
+    // prom-client (under this module) is loaded only when a metrics flag asks for it; --format prometheus needs none.
     const prometheus = metrics && (await import('../src/health/prometheus.js'))
-    const probes = metrics && prometheus && new prometheus.ProbeMetrics(metrics.registry, prometheus.labelNames(checks))
+    const probes = metrics && prometheus && new prometheus.ProbeMetrics(metrics.registry, labelNames(checks))
     const schedule = new Schedule(checks, flags.watch ?? 0)
     // The status page's sparklines: response times of recent rounds, bounded per check.
     const times = format === 'html' ? new ResponseTimes() : undefined
@@ -202,7 +203,7 @@ export default class Healthcheck extends FanoutCommand {
     let text: string
     if (options.format === 'json') text = JSON.stringify(report)
     else if (options.format === 'junit') text = renderJunit(report)
-    else if (options.format === 'prometheus') text = (await (await import('../src/health/prometheus.js')).renderPrometheus(report)).trimEnd()
+    else if (options.format === 'prometheus') text = renderPrometheus(report)
     // Under --watch the page reloads itself as often as it is rewritten.
     else if (options.format === 'html') text = renderHtml(report, {times: options.times, refreshSeconds: options.watchMs === undefined ? undefined : Math.max(1, Math.round(options.watchMs / 1000))})
     else if (previous && !options.live && !options.output) text = changes(previous, report).join('\n')

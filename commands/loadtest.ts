@@ -9,7 +9,8 @@ import {LoadProgress} from '../src/load/load-progress.js'
 import {renderLoad} from '../src/load/render.js'
 import {checkDescriptors} from '../src/load/descriptors.js'
 import {protocolPlan} from '../src/load/protocol.js'
-import {compareWith, parseTolerance, prepareOutputs, reportPage} from '../src/load/outputs.js'
+import {compareWith, prepareOutputs, reportPage} from '../src/load/outputs.js'
+import {reportFlags} from '../src/load/flags.js'
 import {loadReport, nothingCompleted} from '../src/load/report.js'
 import {buildRequests, checkHeaders, readTargets} from '../src/load/requests.js'
 import {parseThreshold} from '../src/load/thresholds.js'
@@ -23,13 +24,6 @@ import {shardFlags, shardSpecOf} from '../src/shard/flags.js'
 import {shardName} from '../src/shard/spec.js'
 import type {ShardSpec} from '../src/shard/spec.js'
 import {Sharding, describeShard, stamped} from '../src/shard/stamp.js'
-
-/** The picture and the comparison, as loadtest and loadtest merge take them. */
-export const reportFlags = {
-  report: Flags.string({helpValue: '<file.html>', summary: 'Write one self-contained HTML page here: latency spectrum, req/s and p50/p99 over time, status codes and errors over time, config and thresholds.'}),
-  compare: Flags.string({helpValue: '<baseline.json>', summary: 'Compare with a saved run (loadtest --output or --json): each percentile and req/s, and a verdict; a regression beyond --tolerance exits 1.'}),
-  tolerance: Flags.custom<number>({helpValue: '<percent>', parse: async (input) => parseTolerance(input)})({summary: 'How much worse a figure may be than the --compare baseline before it is a regression.', default: 0.05, defaultHelp: async () => '5%'}),
-}
 
 export default class Loadtest extends FanoutCommand {
   static override summary = 'Drive HTTP/1.1, HTTPS or HTTP/2 load with a bounded pool of keep-alive workers and report latency you can trust.'

@@ -1,8 +1,11 @@
+import {once} from 'node:events'
+
 import {Command, Errors, Flags} from '@oclif/core'
 
 import {DeliveryFailed, metricsOptions, wantsMetrics} from '../metrics/options.js'
 import type {MetricsSession} from '../metrics/session.js'
 import {ExitCode} from '../report/exit-codes.js'
+import {chunked, terminated} from '../report/pieces.js'
 import {maskCredentials} from '../report/mask.js'
 import {WriteFailed, writeAtomically} from '../report/write-file.js'
 import {InterruptedError, UsageError} from './errors.js'
@@ -68,6 +71,11 @@ export abstract class FanoutCommand extends Command {
     if (text !== '') process.stdout.write(`${text}\n`)
   }
 
+  /** Prints a large report given in pieces (pieces.ts) on stdout, with a final newline, waiting while the pipe is full. */
+  protected async reportPieces(pieces: Iterable<string>): Promise<void> {
+    for (const chunk of chunked(terminated(pieces))) if (!process.stdout.write(chunk)) await once(process.stdout, 'drain')
+  }
+
   /**
    * Ends the command with `code` by setting it rather than exiting: Node then exits once stdout is flushed, where a
    * process.exit() right after a large write to a pipe would cut the report short.
@@ -116,8 +124,9 @@ export abstract class FanoutCommand extends Command {
   /**
    * Writes a file the user asked for (--output) at the end of a run, after the report is printed: a write that fails
    * is one line on stderr and exit 1, and the report is not lost. Returns whether it was written.
+   * `text` may come in pieces (pieces.ts).
    */
-  protected async writeOutput(flag: string, path: string, text: string): Promise<boolean> {
+  protected async writeOutput(flag: string, path: string, text: string | Iterable<string>): Promise<boolean> {
     try {
       await writeAtomically(path, text)
       return true

@@ -9,10 +9,20 @@ import {detail} from './render.js'
  * retried has its retry history in its <system-out>, so that a pass on the second try is not a plain pass.
  */
 export function renderJunit(report: Envelope<HealthResult>): string {
+  return [...junitLines(report)].join('\n')
+}
+
+/**
+ * The JUnit document line by line, so that a report of 100,000 checks can be written in pieces, and linear in the
+ * checks: groups grow in place, lines come one at a time (200,000 properties spread into one push overflow the stack).
+ */
+export function* junitLines(report: Envelope<HealthResult>): Generator<string> {
   const groups = new Map<string, HealthResult[]>()
   for (const r of report.results) {
     const group = r.group ?? 'healthcheck'
-    groups.set(group, [...(groups.get(group) ?? []), r])
+    const members = groups.get(group)
+    if (members) members.push(r)
+    else groups.set(group, [r])
   }
   const seconds = (ms: number) => (ms / 1000).toFixed(3)
   const count = (results: HealthResult[]) => ({
@@ -21,47 +31,43 @@ export function renderJunit(report: Envelope<HealthResult>): string {
     skipped: results.filter((r) => r.status === 'cancelled').length,
   })
   const all = count(report.results)
-  const lines = [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    // No skipped on <testsuites>: junit-10.xsd (Jenkins) has none there; each <testsuite> carries its own.
-    `<testsuites name="fanout healthcheck" tests="${report.results.length}" failures="${all.failures}" errors="${all.errors}" time="${seconds(report.summary.durationMs)}">`,
-  ]
+  yield '<?xml version="1.0" encoding="UTF-8"?>'
+  // No skipped on <testsuites>: junit-10.xsd (Jenkins) has none there; each <testsuite> carries its own.
+  yield `<testsuites name="fanout healthcheck" tests="${report.results.length}" failures="${all.failures}" errors="${all.errors}" time="${seconds(report.summary.durationMs)}">`
   for (const [group, results] of groups) {
     const c = count(results)
     const time = results.reduce((sum, r) => sum + r.durationMs, 0)
-    lines.push(
-      `  <testsuite name="${xml(group)}" tests="${results.length}" failures="${c.failures}" errors="${c.errors}" skipped="${c.skipped}" time="${seconds(time)}">`,
-      '    <properties>',
-      ...results.flatMap((r) => [
-        `      <property name="${xml(`${r.name}.tries`)}" value="${r.attempts}"/>`,
-        `      <property name="${xml(`${r.name}.phases`)}" value="${xml(phasesText(r))}"/>`,
-      ]),
-      '    </properties>',
-    )
+    yield `  <testsuite name="${xml(group)}" tests="${results.length}" failures="${c.failures}" errors="${c.errors}" skipped="${c.skipped}" time="${seconds(time)}">`
+    yield '    <properties>'
+    for (const r of results) {
+      yield `      <property name="${xml(`${r.name}.tries`)}" value="${r.attempts}"/>`
+      yield `      <property name="${xml(`${r.name}.phases`)}" value="${xml(phasesText(r))}"/>`
+    }
+    yield '    </properties>'
     for (const r of results) {
       const open = `    <testcase name="${xml(r.name)}" classname="${xml(group)}" time="${seconds(r.durationMs)}"`
       const history = retryHistory(r)
       if (r.status === 'succeeded' && history === undefined) {
-        lines.push(`${open}/>`)
+        yield `${open}/>`
         continue
       }
-      lines.push(`${open}>`)
+      yield `${open}>`
       const text = xml(`${r.target}\n${detail(r)}`)
-      if (r.status === 'cancelled') lines.push(`      <skipped message="not finished: the run was stopped"/>`)
+      if (r.status === 'cancelled') yield `      <skipped message="not finished: the run was stopped"/>`
       else if (r.status === 'succeeded') {
         // Passed, but not at once: the history says so.
-      } else if (r.error?.code === 'condition') lines.push(`      <failure type="condition" message="${xml(r.error.message)}">${text}</failure>`)
-      else lines.push(`      <error type="${xml(r.error?.code ?? 'error')}" message="${xml(r.error?.message ?? '')}">${text}</error>`)
-      if (history !== undefined) lines.push(`      <system-out>${xml(history)}</system-out>`)
-      lines.push('    </testcase>')
+      } else if (r.error?.code === 'condition') yield `      <failure type="condition" message="${xml(r.error.message)}">${text}</failure>`
+      else yield `      <error type="${xml(r.error?.code ?? 'error')}" message="${xml(r.error?.message ?? '')}">${text}</error>`
+      if (history !== undefined) yield `      <system-out>${xml(history)}</system-out>`
+      yield '    </testcase>'
     }
-    lines.push('  </testsuite>')
+    yield '  </testsuite>'
   }
-  lines.push('</testsuites>')
-  return lines.join('\n')
+  yield '</testsuites>'
 }
 
 function xml(text: string): string {
+  if (!/[<>&"']/.test(text)) return text
   return text.replaceAll(/[<>&"']/g, (c) => `&#${c.codePointAt(0)};`)
 }
 

@@ -51,10 +51,3 @@ export function compareWith(report: LoadReport, prepared: PreparedOutputs): Load
 export function reportPage(report: LoadReport, prepared: PreparedOutputs): Promise<string> {
   return htmlReport(report, {baseline: prepared.baseline, comparison: report.comparison})
 }
-
-/** `--tolerance 5%` (or `5`): a fraction. */
-export function parseTolerance(input: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(input)
-  if (!match) throw new UsageError(`--tolerance expects a percentage like 5% or 2.5%; got "${input}"`)
-  return Number(match[1]) / 100
-}

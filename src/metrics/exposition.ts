@@ -7,5 +7,27 @@ import type {Registry} from 'prom-client'
  */
 export async function exposition(registry: Registry): Promise<string> {
   const text = await registry.metrics()
-  return text.replace(/^([^#\n].* )(-?\d+\.\d{10,}(?:e[-+]?\d+)?)$/gm, (_line, sample: string, value: string) => `${sample}${Number(Number(value).toPrecision(12))}`)
+  return text.replace(/^([^#\n].* )(-?\d+\.\d{10,}(?:e[-+]?\d+)?)$/gm, (_line, sample: string, value: string) => `${sample}${sampleValue(Number(value))}`)
+}
+
+const NOISY = /^-?\d+\.\d{10,}(?:e[-+]?\d+)?$/
+
+/** A sample's value as exposition() prints it (prom-client's spelling of NaN and infinities, float noise cut). */
+export function sampleValue(value: number): string {
+  if (Number.isNaN(value)) return 'Nan'
+  if (!Number.isFinite(value)) return value < 0 ? '-Inf' : '+Inf'
+  const text = String(value)
+  // Ten decimals or more take 12 characters at least: shorter values need no test.
+  return text.length >= 12 && NOISY.test(text) ? String(Number(value.toPrecision(12))) : text
+}
+
+/** A label value in the text format: backslash, newline and double quote escaped, as prom-client escapes them. */
+export function labelValue(value: string): string {
+  if (!/[\\\n"]/.test(value)) return value
+  return value.replaceAll('\\', '\\\\').replaceAll('\n', '\\n').replaceAll('"', '\\"')
+}
+
+/** A HELP text in the text format: backslash and newline escaped. */
+export function helpText(help: string): string {
+  return help.replaceAll('\\', '\\\\').replaceAll('\n', '\\n')
 }

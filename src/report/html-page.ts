@@ -1,5 +1,6 @@
 /** Text safe inside HTML elements and quoted attributes. */
 export function escapeHtml(text: string): string {
+  if (!/[&<>"']/.test(text)) return text
   return text.replace(/[&<>"']/g, (c) => `&#${c.codePointAt(0)};`)
 }
 
@@ -8,7 +9,13 @@ export function escapeHtml(text: string): string {
  * anywhere (a CI artifact, a file:// URL, a mail attachment) and looks the same without a network.
  */
 export function htmlPage(options: {title: string; style: string; body: string; refreshSeconds?: number}): string {
-  return [
+  const {head, tail} = htmlPageAround(options)
+  return `${head}${options.body}${tail}`
+}
+
+/** The page of htmlPage() around its body, for a body written in pieces (a status page of 100,000 checks). */
+export function htmlPageAround(options: {title: string; style: string; refreshSeconds?: number}): {head: string; tail: string} {
+  const head = [
     '<!DOCTYPE html>',
     '<html lang="en">',
     '<head>',
@@ -20,7 +27,7 @@ export function htmlPage(options: {title: string; style: string; body: string; r
     `<title>${escapeHtml(options.title)}</title>`,
     `<style>${options.style}</style>`,
     '</head>',
-    `<body>${options.body}</body>`,
-    '</html>',
+    '<body>',
   ].join('\n')
+  return {head, tail: '</body>\n</html>'}
 }

@@ -3,6 +3,7 @@ import {access, rename, rm, stat, writeFile} from 'node:fs/promises'
 import {dirname} from 'node:path'
 
 import {UsageError} from '../cli/errors.js'
+import {chunked} from './pieces.js'
 
 /** A file that could not be written at the end of a run: the command still prints its report, then says this. */
 export class WriteFailed extends Error {
@@ -17,12 +18,12 @@ export class WriteFailed extends Error {
 
 /**
  * Writes through a temporary file and a rename, so that a reader (node_exporter's textfile collector) never sees half
- * a file; a failed write leaves no temporary file behind.
+ * a file; a failed write leaves no temporary file behind. A large text may come in pieces (pieces.ts).
  */
-export async function writeAtomically(path: string, text: string): Promise<void> {
+export async function writeAtomically(path: string, text: string | Iterable<string>): Promise<void> {
   const temporary = `${path}.${process.pid}.tmp`
   try {
-    await writeFile(temporary, text)
+    await writeFile(temporary, typeof text === 'string' ? text : chunked(text))
     await rename(temporary, path)
   } catch (error) {
     await rm(temporary, {force: true}).catch(() => {})

@@ -3,6 +3,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {chromium} from 'playwright-core'
+import type {Page} from 'playwright-core'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {startBackends} from '../../fixtures/servers/backends.mjs'
@@ -38,6 +39,24 @@ afterAll(async () => {
   await backends.close()
   await https.close()
 })
+
+/** Each row of a status page as Chromium lays it out: what it says of its check. */
+async function pageRows(view: Page, path: string) {
+  await view.goto(`file://${path}`)
+  const rows = await view.$$eval('tbody tr', (trs) =>
+    trs.map((tr) => ({
+      status: tr.getAttribute('data-status'),
+      group: tr.children[0]?.textContent,
+      name: tr.querySelector('.name')?.textContent,
+      http: tr.children[3]?.textContent,
+      tries: tr.children[6]?.textContent,
+      why: tr.children[7]?.textContent,
+      certificate: tr.children[8]?.textContent,
+      bar: tr.querySelectorAll('.bar span').length > 0,
+    })),
+  )
+  return {heading: await view.textContent('h1'), title: await view.title(), rows}
+}
 
 describe.runIf(hasProgram('chromium', 'chromium'))('--format html: the status page in headless Chromium', () => {
   it('one self-contained file, rewritten each --watch round, failures first, phases, why, certificate, sparklines', async () => {
@@ -91,6 +110,44 @@ describe.runIf(hasProgram('chromium', 'chromium'))('--format html: the status pa
       expect(await view.textContent('h1')).toBe('2 of 4 checks not healthy')
       await view.screenshot({path: join(dir, 'status.png'), fullPage: true})
       process.stderr.write(`status page screenshot: ${join(dir, 'status.png')}\n`)
+      expect(problems).toEqual([])
+    } finally {
+      await browser.close()
+    }
+  }, 60_000)
+
+  it('fanout merge --format html of 3 shards is the page one unsharded run writes: the same rows, outcomes, order', async () => {
+    const whole = join(dir, 'whole.html')
+    const unsharded = await fanout(['healthcheck', '--file', file, '--format', 'html', '--output', whole, '--quiet'])
+    expect(unsharded.code).toBe(1)
+    const shards = await Promise.all(
+      [0, 1, 2].map(async (index) => {
+        const shard = join(dir, `shard-${index}.json`)
+        const run = await fanout(['healthcheck', '--file', file, '--shard', `${index}/3`, '--output', shard, '--json', '--quiet'])
+        expect(run.code, run.stderr).toBeLessThan(2)
+        return shard
+      }),
+    )
+    const merged = join(dir, 'merged.html')
+    const merge = await fanout(['merge', ...shards, '--format', 'html', '--output', merged])
+    expect(merge.code, merge.stderr).toBe(1) // as the unsharded run: two checks unhealthy
+    expect(merge.stdout).toBe('')
+    const html = await readFile(merged, 'utf8')
+    expect(html).not.toMatch(/<(script|link|img)\b|url\(|https?:\/\/(?!127\.0\.0\.1)/)
+
+    const browser = await chromium.launch({executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS})
+    try {
+      const view = await browser.newPage({viewport: {width: 1400, height: 600}})
+      const problems: string[] = []
+      view.on('pageerror', (error) => problems.push(error.message))
+      view.on('request', (request) => {
+        if (!request.url().startsWith('file:')) problems.push(`request to ${request.url()}`)
+      })
+      const one = await pageRows(view, whole)
+      const joined = await pageRows(view, merged)
+      expect(joined.rows.map((r) => r.name)).toEqual(['orders', 'cache', 'api', 'web'])
+      expect(joined).toEqual(one)
+      expect(joined.heading).toBe('2 of 4 checks not healthy')
       expect(problems).toEqual([])
     } finally {
       await browser.close()
