@@ -75,8 +75,8 @@ export default class Migrate extends NamespacesCommand {
     const sharding = new Sharding(shardSpecOf(flags))
     const prepared = await this.prepare(flags)
     const {migrations, history} = prepared
-    // By name, so that a shard resumed after a crash finds the namespaces it had, whatever the others did meanwhile.
-    const {items: namespaces, stamp} = sharding.take(prepared.namespaces, (namespace) => namespace, migrations.map((migration) => `${migration.script} ${migration.checksum}`))
+    // By name (and database), so that a shard resumed after a crash finds the namespaces it had, whatever the others did meanwhile.
+    const {items: targets, stamp} = sharding.take(prepared.targets, (target) => this.identity(target), migrations.map((migration) => `${migration.script} ${migration.checksum}`))
     const transaction = flags.transaction as 'migration' | 'namespace'
     const outside = migrations.find((migration) => !migration.transactional)
     if (transaction === 'namespace' && outside) {
@@ -88,25 +88,27 @@ export default class Migrate extends NamespacesCommand {
     // prom-client (under these modules) is loaded only when a metrics flag is given.
     const migrateMetrics = metrics && new (await import('../src/migrate/metrics.js')).MigrateMetrics(metrics.registry, flags['metrics-per-namespace'])
     let applied = 0
-    const db = this.db!
-    const options = {
-      migrations,
-      history,
-      baselineOnMigrate: baselineVersion,
-      target,
-      create: flags['create-namespaces'],
-      dryRun: flags['dry-run'],
-      outOfOrder: flags['out-of-order'],
-      transaction,
-      statementTimeoutMs: flags.timeout,
-      stop: flags['dry-run'] || transaction === 'namespace' ? undefined : await db.openStopLatch(),
-      onApplied: (namespace: string) => {
-        applied++
-        migrateMetrics?.onApplied(namespace)
-      },
-    }
-    metrics?.engine.begin(namespaces.length)
-    const report = await this.across(namespaces, (namespace, signal) => migrateNamespace(db, namespace, {...options, signal}), {
+    // Each database its own stop latch (a session of its own) and its own ${flyway:user} and ${flyway:database}.
+    const optionsIn = await Promise.all(
+      this.fleet.map(async ({db, label}, database) => ({
+        migrations: db ? this.migrationsIn(database) : migrations,
+        history,
+        baselineOnMigrate: baselineVersion,
+        target,
+        create: flags['create-namespaces'],
+        dryRun: flags['dry-run'],
+        outOfOrder: flags['out-of-order'],
+        transaction,
+        statementTimeoutMs: flags.timeout,
+        stop: flags['dry-run'] || transaction === 'namespace' || !db ? undefined : await db.openStopLatch(),
+        onApplied: (namespace: string) => {
+          applied++
+          migrateMetrics?.onApplied(this.several ? `${label}/${namespace}` : namespace)
+        },
+      })),
+    )
+    metrics?.engine.begin(targets.length)
+    const report = await this.across(targets, (db, namespace, signal, database) => migrateNamespace(db, namespace, {...optionsIn[database]!, signal}), {
       workers: flags.workers,
       follow: (progress) => followLimit(flags.workers, progress, metrics?.engine),
       mode: modeOf(flags, 'fail-fast'),
@@ -122,7 +124,7 @@ export default class Migrate extends NamespacesCommand {
     metrics?.engine.end(report.summary.durationMs, report.ok)
     migrateMetrics?.record(report)
     const document = stamped(report, sharding.runId, stamp)
-    const text = () => [renderMigrate(document, {dryRun: flags['dry-run'], all: flags.all}), describeShard(stamp, namespaces.length)].filter(Boolean).join('\n')
+    const text = () => [renderMigrate(document, {dryRun: flags['dry-run'], all: flags.all}), describeShard(stamp, targets.length)].filter(Boolean).join('\n')
     this.conclude(document, flags.json, text, !report.ok)
     await this.closeMetrics(metrics)
   }
