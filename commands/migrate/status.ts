@@ -6,7 +6,7 @@ export default class MigrateStatus extends NamespacesCommand {
   static override summary = 'Show every namespace\'s version, pending migrations, failures and checksum drift.'
 
   static override description = [
-    'Reads each namespace\'s fanout_schema_history against the files in --dir; takes no lock and changes nothing. Up to 50 namespaces are listed; a fleet is summarised as the number of namespaces at each version, then the exceptions (pending, failed, drift, missing). Without a selection, every namespace with a history table is shown.',
+    'Reads each namespace\'s fanout_schema_history against the files in --dir; takes no lock and changes nothing. Up to 50 namespaces are listed; a fleet is summarised as the number of namespaces at each version, then the exceptions (pending, failed, drift, missing). Without a selection, every namespace with a history table is shown. Over several databases (--database repeated, --databases-file) a table of each database\'s figures comes first.',
     'Exit codes: 0 read; 1 some namespaces could not be read (e.g. the schema is missing); 2 bad usage; 3 internal error; 130 interrupted.',
   ].join('\n\n')
 

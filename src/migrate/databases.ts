@@ -23,8 +23,9 @@ export interface FleetDatabase {
  * any is opened, each database once (the same URL twice, or with another password, is one database). None given is
  * undefined: the embedded PGlite.
  */
-export async function databaseUrls(urls: string[] | undefined, file: string | undefined): Promise<string[] | undefined> {
-  const given = (urls ?? []).map((url) => ({url, where: '--database'}))
+export async function databaseUrls(urls: string[] | string | undefined, file: string | undefined): Promise<string[] | undefined> {
+  // oclif hands a repeatable flag's value from its environment variable (FANOUT_DATABASE) as one string.
+  const given = [urls ?? []].flat().map((url) => ({url, where: '--database'}))
   if (file !== undefined) {
     for (const line of await readLineFile(file, '--databases-file', 'one database URL a line')) given.push({url: line.text, where: line.where})
   }

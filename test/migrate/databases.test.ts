@@ -138,6 +138,13 @@ describe('fanout migrate across databases', {timeout: 240_000}, () => {
     expect(report.databases[1]).toMatchObject({url: 'postgres://postgres:***@127.0.0.1:1/fanout_closed', error: {code: 'ECONNREFUSED'}})
     expect(report.results.find((line) => line.target === 'fanout_closed/f_001')!.error!.message).toContain('postgres://postgres:***@127.0.0.1:1/fanout_closed')
 
+    // One database from FANOUT_DATABASE (oclif hands a repeatable flag's variable over as one string): as before, plain names.
+    const single = await fanout(['migrate', 'status', '--dir', 'fixtures/migrations', '-n', 'f_001', '--json'], {env: {FANOUT_DATABASE: withPassword(b.url)}})
+    expect(single.code, single.stderr).toBe(0)
+    const alone = parseJsonDocument<Report>(single.stdout)
+    expect(alone.results.map((line) => [line.target, line.database, line.version])).toEqual([['f_001', undefined, '5']])
+    expect(alone.databases).toBeUndefined()
+
     // A line that is no database URL is bad input (exit 2), named by its line.
     const bad = await fanout(['migrate', 'status', '--dir', 'fixtures/migrations', '--databases-file', '-', '-n', 'x'], {input: `${withPassword(a.url)}\nmysql://root:${PASSWORD}@db/app\n`})
     expect(bad.code).toBe(2)
