@@ -152,6 +152,16 @@ describe('fanout migrate across databases', {timeout: 240_000}, () => {
     expect(bad.stderr).toMatch(/stdin:2: expects postgres:\/\/user@host:port\/db, pglite:\/\/PATH or pglite:\/\/memory; got "mysql:\/\/root:\*\*\*@db\/app"/)
   })
 
+  it('--waves counts over all databases: the canary is one namespace of the first database, and its failure halts the rest', async () => {
+    const run = await fanout(['migrate', '--dir', 'fixtures/migrations', ...databaseFlags([withPassword(missing), a.url, b.url]), '-n', names('c', 3).join(','), '--create-namespaces', '--waves', '1,2', '--json'])
+    expect(run.code, run.stderr).toBe(1)
+    const report = parseJsonDocument<Report>(run.stdout)
+    const started = report.results.filter((line) => line.status !== 'cancelled')
+    expect(started.map((line) => [line.target, line.status])).toEqual([[`${labelOf(missing)}/c_001`, 'failed']])
+    expect(report.summary).toMatchObject({total: 9, failed: 1, cancelled: 8})
+    expect(await a.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'c\\_%'")).toEqual([])
+  })
+
   it('--workers-per-database bounds the sessions migrating in each database, --workers those in all', async () => {
     // Each namespace's migration counts, as its first statement, the sessions of its database running this file.
     const dir = await tempDir()
