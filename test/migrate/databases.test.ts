@@ -54,10 +54,11 @@ describe('fanout migrate across databases', {timeout: 240_000}, () => {
     const url = new URL(a.url)
     url.pathname = `/${labelOf(a.url)}_nowhere`
     missing = url.toString()
-  })
+  }, 120_000)
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close(), lite?.close(), ...dirs.map((dir) => rm(dir, {recursive: true, force: true}))])
-  })
+    // Dropping databases of thousands of files took over 30 s here under load.
+  }, 120_000)
   const fleet = () => [withPassword(a.url), withPassword(b.url), withPassword(missing), lite.url]
   const databaseFlags = (urls: string[]) => urls.flatMap((url) => ['--database', url])
   const expectNoPassword = (run: {stdout: string; stderr: string}) => {
