@@ -25,7 +25,7 @@ export interface Connection {
 export interface Database {
   /** Where, for messages: the URL without its password, or the PGlite directory. */
   readonly name: string
-  /** Namespaces it can work on at once: the pool's size (PostgreSQL); 1 for PGlite, whose one connection takes turns. */
+  /** Sessions it has for namespaces at once: the pool's size (PostgreSQL); 1 for PGlite, whose one connection takes turns. */
   readonly sessions: number
   /**
    * Runs `work` on a connection of its own: from the pool for PostgreSQL; PGlite's only one, in turn (its
