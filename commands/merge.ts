@@ -13,6 +13,7 @@ import type {PreparedOutputs} from '../src/load/outputs.js'
 import type {LoadDocument} from '../src/load/merge.js'
 import type {Threshold} from '../src/load/thresholds.js'
 import type {Migrated} from '../src/migrate/migrate-namespace.js'
+import type {DatabaseSummary} from '../src/migrate/databases.js'
 import type {NamespaceResult} from '../src/migrate/run-namespaces.js'
 import {exitCodeOf} from '../src/report/envelope.js'
 import type {Envelope, Result} from '../src/report/envelope.js'
@@ -131,13 +132,22 @@ export default class Merge extends FanoutCommand {
       return this.items<ExecResult>(documents, options, (report) => renderExecReport(report), exitCodeOf)
     }
     if (command === 'migrate') {
-      const {renderMigrate} = await import('../src/migrate/render.js')
+      const {renderDatabases, renderMigrate} = await import('../src/migrate/render.js')
+      const {summariseDatabases, withDatabases} = await import('../src/migrate/databases.js')
+      // Over several databases each shard lists them all: their figures are counted again from the merged results.
+      const listed = (documents[0]!.document as {databases?: DatabaseSummary[]}).databases
+      const databases = listed && ((report: Envelope<NamespaceResult<Migrated>>) => summariseDatabases(listed, report.results))
       // A dry run's results say what each namespace would apply; a real run's, what it applied.
       return this.items<NamespaceResult<Migrated>>(
         documents,
         options,
-        (report) => renderMigrate(report, {dryRun: report.results.some((result) => (result.pending?.length ?? 0) > 0), all: settings.all}),
+        (report) =>
+          [databases ? renderDatabases(databases(report)) : '', renderMigrate(report, {dryRun: report.results.some((result) => (result.pending?.length ?? 0) > 0), all: settings.all})]
+            .filter(Boolean)
+            .join('\n'),
         exitCodeOf,
+        {},
+        databases && ((report) => withDatabases(report, databases(report))),
       )
     }
     if (command === 'healthcheck') {
@@ -165,10 +175,12 @@ export default class Merge extends FanoutCommand {
     render: (report: Envelope<R>) => string,
     exitCode: (report: Envelope<R>) => ExitCode,
     formats: Partial<Record<Format, (report: Envelope<R>) => Iterable<string>>> = {},
+    /** What the command's own report adds to the merged one (migrate: each database's figures). */
+    extend: (report: Envelope<R>) => Envelope<R> = (report) => report,
   ): MergedRun {
     const checked = checkShards(documents as Named<ItemDocument<R>>[], {}, options)
     const {report, shard} = mergeItems(checked)
-    const document = this.document(report, shard, checked)
+    const document = this.document(extend(report), shard, checked)
     return {
       document,
       text: (format) => {

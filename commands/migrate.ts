@@ -34,12 +34,14 @@ export default class Migrate extends NamespacesCommand {
     'Repeatable R__ files run after the versioned ones, again whenever they change. --history-table flyway_schema_history continues a table Flyway keeps; --baseline-on-migrate baselines namespaces that have objects but no history (see fanout migrate baseline).',
     'Namespaces are worked on in parallel (--workers), each under its own advisory lock (polled, so that runs at once never deadlock on CREATE INDEX CONCURRENTLY): two or three runs on one database never apply a migration twice. --fail-fast (default): the first failure cancels namespaces not started; those in flight finish their current migration and stop. --keep-going: every other namespace goes on. Re-running resumes each namespace where it stopped.',
     'The database is PostgreSQL (--database postgres://…) or, with no --database, PGlite kept in ./.fanout/pglite: no server needed.',
-    'Exit codes: 0 every namespace migrated; 1 some failed or were cancelled; 2 bad usage, files, database or selection (nothing ran); 3 internal error; 130 interrupted.',
+    'Several databases (--database repeated, --databases-file): the namespaces are selected in each and results read database/namespace, after a table of each database\'s figures; --workers bounds the namespaces in flight over all databases, --workers-per-database in each (one pool each), --waves counts over all. A database that cannot be reached fails its namespaces (exit 1; the others go on under --keep-going). The same flags, and the per-database table, on status, validate, repair and baseline.',
+    'Exit codes: 0 every namespace migrated; 1 some failed or were cancelled (or a database of several was unreachable); 2 bad usage, files, database or selection (nothing ran); 3 internal error; 130 interrupted.',
   ].join('\n\n')
 
   static override examples = [
     {description: 'Migrate every tenant schema, 16 at a time:', command: "<%= config.bin %> migrate --dir migrations --database postgres://app@db:5432/app --namespace-pattern 'tenant_%' --workers 16"},
     {description: 'A canary: one namespace, then ten, then the rest; stop between waves on failure:', command: '<%= config.bin %> migrate --namespaces-file tenants.txt --waves 1,10'},
+    {description: 'Every tenant schema of each database listed, 4 at a time in any one database:', command: "<%= config.bin %> migrate --databases-file databases.txt --namespace-pattern 'tenant_%' --workers 32 --workers-per-database 4"},
     {description: 'See what would be applied:', command: '<%= config.bin %> migrate --namespaces-file tenants.txt --dry-run'},
     {description: 'On the embedded PGlite, creating the schemas:', command: '<%= config.bin %> migrate --dir fixtures/migrations --namespaces-file fixtures/migrations/tenants.txt --create-namespaces'},
   ]
@@ -47,7 +49,7 @@ export default class Migrate extends NamespacesCommand {
   static override flags = {
     ...engineFlags({workers: 8, mode: 'fail-fast'}),
     ...namespaceFlags,
-    workers: workersFlag(8, 'Namespaces worked on at once (and the size of the connection pool: with auto, its MAX).'),
+    workers: workersFlag(8, 'Namespaces worked on at once, over all databases (and the size of each connection pool: with auto, its MAX).'),
     timeout: duration({summary: 'statement_timeout for each migration (0: the server\'s).', default: 0, defaultHelp: async () => '0'}),
     retries: count({summary: 'Extra attempts for a namespace after a passing failure (lost connection, deadlock); a SQL error is not retried.', default: 0}),
     target: Flags.string({helpValue: '<version>', summary: 'Apply migrations up to this version only.'}),
@@ -75,8 +77,8 @@ export default class Migrate extends NamespacesCommand {
     const sharding = new Sharding(shardSpecOf(flags))
     const prepared = await this.prepare(flags)
     const {migrations, history} = prepared
-    // By name, so that a shard resumed after a crash finds the namespaces it had, whatever the others did meanwhile.
-    const {items: namespaces, stamp} = sharding.take(prepared.namespaces, (namespace) => namespace, migrations.map((migration) => `${migration.script} ${migration.checksum}`))
+    // By name (and database), so that a shard resumed after a crash finds the namespaces it had, whatever the others did meanwhile.
+    const {items: targets, stamp} = sharding.take(prepared.targets, (target) => this.identity(target), migrations.map((migration) => `${migration.script} ${migration.checksum}`))
     const transaction = flags.transaction as 'migration' | 'namespace'
     const outside = migrations.find((migration) => !migration.transactional)
     if (transaction === 'namespace' && outside) {
@@ -88,25 +90,27 @@ export default class Migrate extends NamespacesCommand {
     // prom-client (under these modules) is loaded only when a metrics flag is given.
     const migrateMetrics = metrics && new (await import('../src/migrate/metrics.js')).MigrateMetrics(metrics.registry, flags['metrics-per-namespace'])
     let applied = 0
-    const db = this.db!
-    const options = {
-      migrations,
-      history,
-      baselineOnMigrate: baselineVersion,
-      target,
-      create: flags['create-namespaces'],
-      dryRun: flags['dry-run'],
-      outOfOrder: flags['out-of-order'],
-      transaction,
-      statementTimeoutMs: flags.timeout,
-      stop: flags['dry-run'] || transaction === 'namespace' ? undefined : await db.openStopLatch(),
-      onApplied: (namespace: string) => {
-        applied++
-        migrateMetrics?.onApplied(namespace)
-      },
-    }
-    metrics?.engine.begin(namespaces.length)
-    const report = await this.across(namespaces, (namespace, signal) => migrateNamespace(db, namespace, {...options, signal}), {
+    // Each database its own stop latch (a session of its own) and its own ${flyway:user} and ${flyway:database}.
+    const optionsIn = await Promise.all(
+      this.fleet.map(async ({db, label}, database) => ({
+        migrations: db ? this.migrationsIn(database) : migrations,
+        history,
+        baselineOnMigrate: baselineVersion,
+        target,
+        create: flags['create-namespaces'],
+        dryRun: flags['dry-run'],
+        outOfOrder: flags['out-of-order'],
+        transaction,
+        statementTimeoutMs: flags.timeout,
+        stop: flags['dry-run'] || transaction === 'namespace' || !db ? undefined : await db.openStopLatch(),
+        onApplied: (namespace: string) => {
+          applied++
+          migrateMetrics?.onApplied(this.several ? `${label}/${namespace}` : namespace)
+        },
+      })),
+    )
+    metrics?.engine.begin(targets.length)
+    const report = await this.across(targets, (db, namespace, signal, database) => migrateNamespace(db, namespace, {...optionsIn[database]!, signal}), {
       workers: flags.workers,
       follow: (progress) => followLimit(flags.workers, progress, metrics?.engine),
       mode: modeOf(flags, 'fail-fast'),
@@ -122,7 +126,7 @@ export default class Migrate extends NamespacesCommand {
     metrics?.engine.end(report.summary.durationMs, report.ok)
     migrateMetrics?.record(report)
     const document = stamped(report, sharding.runId, stamp)
-    const text = () => [renderMigrate(document, {dryRun: flags['dry-run'], all: flags.all}), describeShard(stamp, namespaces.length)].filter(Boolean).join('\n')
+    const text = () => [renderMigrate(document, {dryRun: flags['dry-run'], all: flags.all}), describeShard(stamp, targets.length)].filter(Boolean).join('\n')
     this.conclude(document, flags.json, text, !report.ok)
     await this.closeMetrics(metrics)
   }

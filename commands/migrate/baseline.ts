@@ -22,9 +22,8 @@ export default class MigrateBaseline extends NamespacesCommand {
   async run(): Promise<void> {
     const {flags} = await this.parse(MigrateBaseline)
     const version = versionOf('--version', flags.version)
-    const {history, namespaces} = await this.prepare(flags)
-    const db = this.db!
-    const report = await this.across(namespaces, (namespace, signal) => baselineNamespace(db, namespace, version, history, signal), {workers: flags.workers, mode: 'settle', quiet: flags.quiet})
+    const {history, targets} = await this.prepare(flags)
+    const report = await this.across(targets, (db, namespace, signal) => baselineNamespace(db, namespace, version, history, signal), {workers: flags.workers, mode: 'settle', quiet: flags.quiet})
     this.conclude(report, flags.json, () => renderBaseline(report), report.summary.failed > 0)
   }
 }

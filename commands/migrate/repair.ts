@@ -16,9 +16,8 @@ export default class MigrateRepair extends NamespacesCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(MigrateRepair)
-    const {migrations, history, namespaces} = await this.prepare(flags, 'managed')
-    const db = this.db!
-    const report = await this.across(namespaces, (namespace, signal) => repairNamespace(db, namespace, migrations, history, signal), {workers: flags.workers, mode: 'settle', quiet: flags.quiet})
+    const {migrations, history, targets} = await this.prepare(flags, 'managed')
+    const report = await this.across(targets, (db, namespace, signal) => repairNamespace(db, namespace, migrations, history, signal), {workers: flags.workers, mode: 'settle', quiet: flags.quiet})
     this.conclude(report, flags.json, () => renderRepair(report), report.summary.failed > 0)
   }
 }

@@ -1,5 +1,4 @@
 import {NamespacesCommand, namespaceFlags} from '../../src/migrate/command.js'
-import {HistoryReader} from '../../src/migrate/history-reader.js'
 import {inspectNamespace} from '../../src/migrate/inspect.js'
 import {renderValidate} from '../../src/migrate/render.js'
 
@@ -17,9 +16,9 @@ export default class MigrateValidate extends NamespacesCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(MigrateValidate)
-    const {migrations, history, namespaces} = await this.prepare(flags, 'managed')
-    const reader = new HistoryReader(this.db!, namespaces, history)
-    const report = await this.across(namespaces, (namespace) => inspectNamespace(reader, namespace, migrations), {workers: flags.workers, mode: 'settle', quiet: flags.quiet})
+    const {migrations, history, targets} = await this.prepare(flags, 'managed')
+    const readers = this.readers(targets, history)
+    const report = await this.across(targets, (_db, namespace, _signal, database) => inspectNamespace(readers[database]!, namespace, migrations), {workers: flags.workers, mode: 'settle', quiet: flags.quiet})
     const bad = report.results.some((result) => result.status !== 'succeeded' || result.drift?.length || result.failedScript)
     this.conclude(report, flags.json, () => renderValidate(report), bad)
   }

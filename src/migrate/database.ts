@@ -8,7 +8,7 @@ import pg from 'pg'
 import {from as copyFrom} from 'pg-copy-streams'
 
 import {UsageError} from '../cli/errors.js'
-import {maskUrl} from '../report/mask.js'
+import {maskCredentials, maskUrl} from '../report/mask.js'
 import {copyFromBlob, statementRanges} from './sql-split.js'
 import {StopLatch} from './stop-latch.js'
 
@@ -25,6 +25,8 @@ export interface Connection {
 export interface Database {
   /** Where, for messages: the URL without its password, or the PGlite directory. */
   readonly name: string
+  /** Sessions it has for namespaces at once: the pool's size (PostgreSQL); 1 for PGlite, whose one connection takes turns. */
+  readonly sessions: number
   /**
    * Runs `work` on a connection of its own: from the pool for PostgreSQL; PGlite's only one, in turn (its
    * in-process lock stands in for a pool). A connection whose work threw is not reused.
@@ -46,25 +48,47 @@ const DEFAULT_PGLITE_DIR = '.fanout/pglite'
  */
 export async function openDatabase(url: string | undefined, connections: number): Promise<Database> {
   if (url === undefined) return openPglite(DEFAULT_PGLITE_DIR)
-  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, connections)
-  if (url.startsWith('pglite://')) return openPglite(url.slice('pglite://'.length))
+  const name = checkDatabaseUrl(url)
+  return isPostgresUrl(url) ? openPostgres(url, name, connections) : openPglite(url.slice('pglite://'.length))
+}
+
+/** The URL as messages show it (password masked), once it is one openDatabase takes; else a UsageError. */
+export function checkDatabaseUrl(url: string): string {
+  if (isPostgresUrl(url)) return checkedUrl(url)
+  if (url.startsWith('pglite://')) return url
   throw new UsageError(`--database expects postgres://user@host:port/db, pglite://PATH or pglite://memory; got "${maskUrl(url)}"`)
 }
 
-async function openPostgres(url: string, connections: number): Promise<Database> {
-  const name = checkedUrl(url)
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url)
+}
+
+/** A database that could not be opened (no server there, no such database, a PGlite directory it cannot read). */
+export class Unreachable extends UsageError {
+  constructor(
+    message: string,
+    /** What kind of failure: the socket's (ECONNREFUSED) or the server's SQLSTATE (3D000), else unreachable. */
+    readonly code: string,
+  ) {
+    super(message)
+  }
+}
+
+async function openPostgres(url: string, name: string, connections: number): Promise<Database> {
   const pool = new pg.Pool({connectionString: url, max: connections, connectionTimeoutMillis: 10_000})
   pool.on('error', () => {}) // an idle client's lost connection: the next checkout gets a new one
   try {
     await pool.query('SELECT 1')
   } catch (error) {
     await pool.end()
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message
-    throw new UsageError(`--database: cannot connect to ${name} (${reason}: ${(error as Error).message}); check the URL and that the server is running`)
+    const code = (error as NodeJS.ErrnoException).code
+    const reason = code ?? (error as Error).message
+    throw new Unreachable(`--database: cannot connect to ${name} (${reason}: ${maskCredentials((error as Error).message)}); check the URL and that the server is running`, code ?? 'unreachable')
   }
   let latch: pg.Client | undefined
   return {
     name,
+    sessions: connections,
     async withConnection(work) {
       const client = await pool.connect()
       // A checked-out client whose backend is terminated or whose connection drops emits 'error' besides failing
@@ -129,7 +153,7 @@ async function openPglite(location: string): Promise<Database> {
     await db.waitReady
   } catch (error) {
     await unlock()
-    throw new UsageError(`--database: cannot open PGlite in ${dir} (${(error as Error)?.message ?? error}); check the directory`)
+    throw new Unreachable(`--database: cannot open PGlite in ${dir} (${(error as Error)?.message ?? error}); check the directory`, 'unreachable')
   }
   let turn: Promise<unknown> = Promise.resolve()
   // PGlite runs each query synchronously and settles it as a microtask: without a turn of the event loop between
@@ -160,6 +184,7 @@ async function openPglite(location: string): Promise<Database> {
   }
   return {
     name: memory ? 'PGlite in memory' : `PGlite in ${location}`,
+    sessions: 1,
     openStopLatch: async () => undefined,
     withConnection(work) {
       const run = turn.then(() => work(connection))

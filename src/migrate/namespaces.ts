@@ -18,20 +18,55 @@ export interface Selection {
 
 const SYSTEM = "nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'"
 
-/**
- * The namespaces selected, in the order given, each once. With no selection at all, `fallback: 'managed'` takes
- * every namespace that has a fanout history table (status, validate, repair); else it is a UsageError, as is a
- * selection that comes out empty.
- */
-export async function selectNamespaces(db: Database, selection: Selection, fallback?: 'managed', historyTable = HISTORY_TABLE): Promise<string[]> {
-  const given = Object.values(selection).some((value) => value !== undefined)
-  const found: {name: string; where: string}[] = []
-  const add = (names: string[], where: (index: number) => string) => names.forEach((name, index) => found.push({name: name.trim(), where: where(index)}))
-  if (selection.names !== undefined) add(selection.names.split(','), (index) => `--namespaces item ${index + 1}`)
+/** A namespace the user listed (--namespaces, --namespaces-file) and where, for errors about it. */
+export interface Listed {
+  name: string
+  where: string
+}
+
+/** The namespaces listed by name, read once for every database (a --namespaces-file of - is stdin, read once). */
+export async function listedNamespaces(selection: Selection): Promise<Listed[]> {
+  const found: Listed[] = []
+  if (selection.names !== undefined) selection.names.split(',').forEach((name, index) => found.push({name: name.trim(), where: `--namespaces item ${index + 1}`}))
   if (selection.file !== undefined) {
     const lines = await readLineFile(selection.file, '--namespaces-file', 'one namespace a line')
-    add(lines.map((line) => line.text), (index) => lines[index]!.where)
+    for (const line of lines) found.push({name: line.text, where: line.where})
   }
+  return found
+}
+
+/** Whether the selection asks the database which namespaces there are (a pattern, a query, or those it manages). */
+export function asksDatabase(selection: Selection, fallback?: 'managed'): boolean {
+  const given = Object.values(selection).some((value) => value !== undefined)
+  return selection.pattern !== undefined || selection.query !== undefined || (!given && fallback === 'managed')
+}
+
+/** Checked names, in the order given, each once; a name PostgreSQL would not take is a UsageError naming where it is. */
+export function distinctNamespaces(found: Listed[]): string[] {
+  const entries = found.filter(({name}) => name !== '')
+  for (const {name, where} of entries) {
+    const problem = namespaceProblem(name)
+    if (problem) throw new UsageError(`${where}: namespace ${JSON.stringify(name)} ${problem}`)
+  }
+  return [...new Set(entries.map(({name}) => name))]
+}
+
+/**
+ * The namespaces selected in `db`, in the order given, each once: `listed` (see listedNamespaces), then those the
+ * pattern and the query find. With no selection at all, `fallback: 'managed'` takes every namespace that has a
+ * fanout history table (status, validate, repair); else it is a UsageError, as is a selection that comes out empty
+ * (unless `allowEmpty`: one database of several may hold none of them).
+ */
+export async function selectNamespaces(
+  db: Database,
+  selection: Selection,
+  listed: Listed[],
+  options: {fallback?: 'managed'; historyTable?: string; allowEmpty?: boolean} = {},
+): Promise<string[]> {
+  const {fallback, historyTable = HISTORY_TABLE} = options
+  const given = Object.values(selection).some((value) => value !== undefined)
+  const found = [...listed]
+  const add = (names: string[], where: (index: number) => string) => names.forEach((name, index) => found.push({name: name.trim(), where: where(index)}))
   if (selection.pattern !== undefined) {
     const names = await firstColumn(db, '--namespace-pattern', `SELECT nspname FROM pg_namespace WHERE nspname LIKE $1 AND ${SYSTEM} ORDER BY nspname`, [selection.pattern])
     add(names, (index) => `--namespace-pattern row ${index + 1}`)
@@ -41,22 +76,20 @@ export async function selectNamespaces(db: Database, selection: Selection, fallb
     const names = await firstColumn(db, 'discovery', `SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = $1 AND c.relkind = 'r' ORDER BY n.nspname`, [historyTable])
     add(names, (index) => `schema ${index + 1} with a history table`)
   }
-  const entries = found.filter(({name}) => name !== '')
-  for (const {name, where} of entries) {
-    const problem = namespaceProblem(name)
-    if (problem) throw new UsageError(`${where}: namespace ${JSON.stringify(name)} ${problem}`)
-  }
-  const namespaces = [...new Set(entries.map(({name}) => name))]
-  if (namespaces.length === 0) {
-    throw new UsageError(
-      given
-        ? `no namespaces selected in ${db.name}: the selection came out empty; check --namespaces/--namespaces-file/--namespace-pattern/--namespaces-query`
-        : fallback === 'managed'
-          ? `no namespaces in ${db.name} have a ${historyTable} table yet; run fanout migrate first, or select some with --namespaces`
-          : 'no namespaces selected: give --namespaces a,b, --namespaces-file FILE, --namespace-pattern \'tenant_%\' or --namespaces-query \'SELECT …\'',
-    )
-  }
+  const namespaces = distinctNamespaces(found)
+  if (namespaces.length === 0 && !options.allowEmpty) throw emptySelection(db.name, given, fallback, historyTable)
   return namespaces
+}
+
+/** The UsageError of a selection that came out empty in `where` (a database, or all of them). */
+export function emptySelection(where: string, given: boolean, fallback: 'managed' | undefined, historyTable: string): UsageError {
+  return new UsageError(
+    given
+      ? `no namespaces selected in ${where}: the selection came out empty; check --namespaces/--namespaces-file/--namespace-pattern/--namespaces-query`
+      : fallback === 'managed'
+        ? `no namespaces in ${where} have a ${historyTable} table yet; run fanout migrate first, or select some with --namespaces`
+        : 'no namespaces selected: give --namespaces a,b, --namespaces-file FILE, --namespace-pattern \'tenant_%\' or --namespaces-query \'SELECT …\'',
+  )
 }
 
 async function firstColumn(db: Database, flag: string, sql: string, params?: unknown[]): Promise<string[]> {

@@ -3,6 +3,7 @@ import type {Envelope} from '../report/envelope.js'
 import {renderTable} from '../report/table.js'
 import {workersNote} from '../report/workers.js'
 import type {Baselined} from './baseline.js'
+import type {DatabaseSummary} from './databases.js'
 import type {NamespaceStatus, Repaired} from './inspect.js'
 import type {Migrated} from './migrate-namespace.js'
 import type {NamespaceResult} from './run-namespaces.js'
@@ -26,6 +27,20 @@ export function renderMigrate(report: Report<Migrated>, options: {dryRun: boolea
   const applied = report.results.reduce((sum, result) => sum + ((options.dryRun ? result.pending : result.applied) ?? []).length, 0)
   const verb = options.dryRun ? 'would apply' : 'applied'
   return join(rows.length > 0 ? renderTable(head, rows) : '', `${summaryLine(report)} · ${applied} migration${applied === 1 ? '' : 's'} ${verb}${workersNote(report)}`, hidden(report, shown))
+}
+
+/** A run over several databases: each database's figures first, before any namespace. */
+export function renderDatabases(databases: DatabaseSummary[]): string {
+  const rows = databases.map((summary) => [
+    summary.database,
+    summary.url,
+    String(summary.total),
+    String(summary.succeeded),
+    String(summary.failed),
+    String(summary.cancelled),
+    summary.error?.message ?? '',
+  ])
+  return renderTable(['database', 'url', 'namespaces', 'succeeded', 'failed', 'cancelled', 'error'], rows)
 }
 
 /** A table of namespaces, or for a fleet the count at each version and then the exceptions. */

@@ -2,6 +2,8 @@ import {forkJoin, markOverload} from '../engine/index.js'
 import type {ForkJoinOptions, Outcome} from '../engine/index.js'
 import {envelope, round, statusOf} from '../report/envelope.js'
 import type {Envelope, Result, ResultStatus} from '../report/envelope.js'
+import {FleetQueue} from './fleet-queue.js'
+import type {Target} from './fleet-queue.js'
 import {NamespaceFailure, NamespaceStopped, isOverload, isTransient} from './failures.js'
 
 /** A namespace's line in every migrate report: what the work returned, or where it stood when it failed. */
@@ -13,31 +15,56 @@ export interface NamespaceError {
   message: string
 }
 
-export type RunOptions<V> = Pick<ForkJoinOptions<string, V>, 'workers' | 'mode' | 'waves' | 'rate' | 'retries' | 'signal' | 'onLimit' | 'onStart' | 'onSettle'>
+export type RunOptions<V> = Pick<ForkJoinOptions<number, V>, 'workers' | 'mode' | 'waves' | 'rate' | 'retries' | 'signal' | 'onLimit' | 'onStart'>
 
 /**
- * Runs `work` for each namespace on the engine and turns the outcomes into the shared envelope. Only failures
- * that may pass (lost connections, deadlocks) are retried: a SQL error in a migration fails the same way again.
+ * Runs `work` for each target on the engine and turns the outcomes into the shared envelope, in input order.
+ * `capacity` bounds each database's targets in flight (see FleetQueue). Only failures that may pass (lost
+ * connections, deadlocks) are retried: a SQL error in a migration fails the same way again. `fields` adds to each
+ * result (which database it is of, on several).
  */
 export async function runNamespaces<V extends object>(
   command: string,
-  namespaces: string[],
-  work: (namespace: string, signal: AbortSignal) => Promise<V>,
-  options: RunOptions<V>,
+  targets: Target[],
+  work: (target: Target, signal: AbortSignal) => Promise<V>,
+  options: RunOptions<V> & {capacity: number[]; fields?: (target: Target) => object; onSettled?: (slot: number, outcome: Outcome<V>) => void},
 ): Promise<Envelope<NamespaceResult<V>>> {
-  const task = async (namespace: string, signal: AbortSignal) => {
+  const queue = new FleetQueue(targets, options.capacity)
+  const task = async (slot: number, signal: AbortSignal) => {
+    const target = await queue.acquire(slot, signal)
     try {
-      return await work(namespace, signal)
+      return await work(target, signal)
     } catch (error) {
       throw isOverload(error) ? markOverload(error as Error) : error
+    } finally {
+      queue.release(target)
     }
   }
-  const report = await forkJoin(namespaces, (namespace, ctx) => task(namespace, ctx.signal), {
-    ...options,
+  const slots = targets.map((_, index) => index)
+  const {workers, mode, waves, rate, retries, signal, onLimit, onStart, onSettled, fields} = options
+  const report = await forkJoin(slots, (slot, ctx) => task(slot, ctx.signal), {
+    workers,
+    mode,
+    waves,
+    rate,
+    retries,
+    signal,
+    onLimit,
+    onStart,
     shouldRetry: isTransient,
     backoff: {initialMs: 500},
+    onSettle: onSettled,
   })
-  const results = report.outcomes.map((outcome, index) => resultOf(namespaces[index]!, outcome))
+  // Each target's outcome: that of the slot which took it; those no slot took share the untaken slots' outcomes.
+  const outcomes = new Map<Target, Outcome<V>>()
+  const spare: Outcome<V>[] = []
+  report.outcomes.forEach((outcome, slot) => (queue.taken[slot] ? outcomes.set(queue.taken[slot], outcome) : spare.push(outcome)))
+  queue.untaken().forEach((target, index) => outcomes.set(target, spare[index]!))
+  const results = targets.map((target) => {
+    const result = resultOf(target.target, outcomes.get(target)!)
+    // After the target, where a reader of the JSON looks for which database it is of.
+    return fields ? (Object.assign({target: result.target}, fields(target), result) as NamespaceResult<V>) : result
+  })
   return envelope(command, results, report.durationMs, options.signal?.aborted ?? false, report.workers)
 }
 
