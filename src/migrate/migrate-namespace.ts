@@ -3,7 +3,7 @@ import type {Connection, Database} from './database.js'
 import {NamespaceFailure, NamespaceStopped} from './failures.js'
 import type {Progress} from './failures.js'
 import {hintFor} from './error-hints.js'
-import {createHistorySql, markerSql, readState, recordSql} from './history.js'
+import {createHistorySql, markerSql, readState, recordSql, writableState} from './history.js'
 import type {Applied, HistoryFormat, NamespaceState} from './history.js'
 import {sqlFor, statementsFor} from './migration-files.js'
 import type {Migration} from './migration-files.js'
@@ -129,7 +129,7 @@ function nameOf(migration: Migration): string {
 }
 
 async function migrateLocked(connection: Connection, namespace: string, options: MigrateOptions, progress: Migrated): Promise<Migrated> {
-  const state = await readState(connection, namespace, options.history)
+  const state = await writableState(connection, namespace, options.history)
   if (!state.exists && !options.create) throw missing(namespace)
   const baseline = baselined(state, options)
   const plan = checkedPlan(namespace, planFor(options.migrations, baseline ?? state.history, options.target), options.outOfOrder)

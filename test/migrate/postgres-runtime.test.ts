@@ -1,10 +1,10 @@
 import {describe, expect, it} from 'vitest'
 
 import {fanout, until} from '../helpers/cli.js'
-import {names} from './backends.js'
-import {postgresFixture} from './postgres-fixture.js'
+import {names, postgresBackend} from './backends.js'
+import {migrateFixture} from './migrate-fixture.js'
 
-const {db, migrationsOf, migrate} = postgresFixture()
+const {db, migrationsOf, migrate} = migrateFixture(postgresBackend)
 
 const history = (namespace: string) =>
   db().query<{version: string; success: boolean}>(`SELECT version, success FROM ${namespace}.fanout_schema_history ORDER BY installed_rank`)
