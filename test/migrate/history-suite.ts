@@ -11,7 +11,7 @@ import {migrateFixture} from './migrate-fixture.js'
 export function historySuite(open: () => Promise<Backend>): void {
   const {db, migrationsOf, migrate, build} = migrateFixture(open)
 
-  describe('repair accepts an applied migration whose file is gone (finding 7)', {timeout: 120_000}, () => {
+  describe('repair accepts an applied migration whose file is gone (finding 7)', {timeout: 300_000}, () => {
     it('migrate says "accept it with fanout migrate repair"; repair does; migrate then goes on', async () => {
       const dir = await migrationsOf({'V1__a.sql': 'CREATE TABLE a (id int);\n', 'V2__b.sql': 'CREATE TABLE b (id int);\n', 'V3__c.sql': 'CREATE TABLE c (id int);\n'})
       const args = ['--dir', dir, '-n', 'gone_001']
@@ -38,7 +38,7 @@ export function historySuite(open: () => Promise<Backend>): void {
     })
   })
 
-  describe('repeatable migrations (R__)', {timeout: 120_000}, () => {
+  describe('repeatable migrations (R__)', {timeout: 300_000}, () => {
     it('apply after the versioned ones, again whenever their file changes (not drift), recorded with a null version', async () => {
       const dir = await migrationsOf({
         'V1__accounts.sql': 'CREATE TABLE accounts (id int, email text, active boolean NOT NULL DEFAULT true);\n',
@@ -67,7 +67,7 @@ export function historySuite(open: () => Promise<Backend>): void {
     })
   })
 
-  describe('baseline a schema built before fanout', {timeout: 120_000}, () => {
+  describe('baseline a schema built before fanout', {timeout: 300_000}, () => {
     const files = {
       'V1__accounts.sql': 'CREATE TABLE accounts (id bigserial PRIMARY KEY, email text NOT NULL);\n',
       'V2__invoices.sql': 'CREATE TABLE invoices (id bigserial PRIMARY KEY, account_id bigint REFERENCES accounts (id));\n',
@@ -121,7 +121,7 @@ export function historySuite(open: () => Promise<Backend>): void {
     })
   })
 
-  describe("Flyway's own history table (--history-table flyway_schema_history)", {timeout: 120_000}, () => {
+  describe("Flyway's own history table (--history-table flyway_schema_history)", {timeout: 300_000}, () => {
     // Checksums as Flyway computes them (CRC32 of the UTF-8 lines without line endings, BOM stripped, signed 32-bit),
     // worked out once with Python's zlib.crc32 for these exact texts.
     const V1 = 'CREATE TABLE accounts (id bigserial PRIMARY KEY, email text NOT NULL);\n'
@@ -159,7 +159,7 @@ export function historySuite(open: () => Promise<Backend>): void {
     })
   })
 
-  describe('baseline migrations (B__)', {timeout: 120_000}, () => {
+  describe('baseline migrations (B__)', {timeout: 300_000}, () => {
     it('a namespace with no history starts from the latest B__ file; one with history goes on with the versioned files', async () => {
       const dir = await migrationsOf({
         'V1__accounts.sql': 'CREATE TABLE accounts (id bigserial PRIMARY KEY);\n',
@@ -183,7 +183,7 @@ export function historySuite(open: () => Promise<Backend>): void {
     })
   })
 
-  describe('a history table an earlier fanout created', {timeout: 180_000}, () => {
+  describe('a history table an earlier fanout created', {timeout: 300_000}, () => {
     const files = {
       'V1__accounts.sql': 'CREATE TABLE accounts (id int);\n',
       'V2__invoices.sql': 'CREATE TABLE invoices (id int);\n',
