@@ -21,13 +21,14 @@ const SUBCOMMANDS = new Set(['status', 'validate', 'repair', 'baseline'])
 export function migrateFixture(open: () => Promise<Backend>) {
   let backend: Backend | undefined
   const dirs: string[] = []
+  // Creating and dropping a database took over 30 s while a benchmark filled the server with thousands of files.
   beforeAll(async () => {
     backend = await open()
-  })
+  }, 120_000)
   afterAll(async () => {
     await backend?.close()
     await Promise.all(dirs.map((dir) => rm(dir, {recursive: true, force: true})))
-  })
+  }, 120_000)
   const db = () => backend!
   return {
     db,
