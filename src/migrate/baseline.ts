@@ -1,7 +1,7 @@
 import {UsageError} from '../cli/errors.js'
 import type {Database} from './database.js'
 import {NamespaceFailure} from './failures.js'
-import {createHistorySql, markerSql, readState} from './history.js'
+import {createHistorySql, markerSql, writableState} from './history.js'
 import type {Applied, HistoryFormat} from './history.js'
 import {segmentsOf} from './migration-files.js'
 import {withNamespaceLock} from './namespace-lock.js'
@@ -28,7 +28,7 @@ export function baselineNamespace(db: Database, namespace: string, version: stri
   const failure = (message: string) => new NamespaceFailure(message, {version: null, applied: []})
   return db.withConnection((connection) =>
     withNamespaceLock(connection, namespace, signal, () => failure('stopped while waiting for the namespace\'s lock'), async () => {
-      const state = await readState(connection, namespace, format)
+      const state = await writableState(connection, namespace, format)
       if (!state.exists) throw failure(`schema ${quoteIdent(namespace)} does not exist; baseline a namespace that holds the schema you built`)
       const [only, ...more] = state.history
       if (only && more.length === 0 && only.type === 'BASELINE' && only.version === version) return {version, baselined: false}

@@ -1,6 +1,6 @@
 import {readOnly} from './database.js'
 import type {Connection, Database} from './database.js'
-import {readState, rowsOf, selectHistorySql} from './history.js'
+import {readState, rowsOf, selectHistorySql, typedSql} from './history.js'
 import type {Applied, HistoryFormat, NamespaceState} from './history.js'
 import {quoteLiteral} from './sql.js'
 
@@ -42,19 +42,19 @@ export class HistoryReader {
   }
 
   private async read(connection: Connection, namespaces: string[]): Promise<Map<string, NamespaceState>> {
-    const found = await connection.query<{name: string; exists: boolean; history: boolean}>(
-      `SELECT name, to_regnamespace(quote_ident(name)) IS NOT NULL AS exists,
-         to_regclass(quote_ident(name) || '.' || quote_ident($2)) IS NOT NULL AS history
-       FROM unnest($1::text[]) AS name`,
+    const found = await connection.query<{name: string; exists: boolean; history: boolean; typed: boolean}>(
+      `SELECT name, to_regnamespace(quote_ident(name)) IS NOT NULL AS exists, to_regclass(t) IS NOT NULL AS history, ${typedSql('t')} AS typed
+       FROM unnest($1::text[]) AS name, LATERAL (SELECT quote_ident(name) || '.' || quote_ident($2) AS t) AS tables`,
       [namespaces, this.format.table],
     )
-    const withHistory = found.filter((row) => row.history).map((row) => row.name)
-    const rows = new Map<string, (Omit<Applied, 'segments'> & {installed_rank: number})[]>(withHistory.map((name) => [name, []]))
+    const withHistory = found.filter((row) => row.history)
+    const rows = new Map<string, (Omit<Applied, 'segments'> & {installed_rank: number})[]>(withHistory.map(({name}) => [name, []]))
     if (withHistory.length > 0) {
-      const union = withHistory.map((name) => selectHistorySql(name, this.format, `${quoteLiteral(name)}::text AS namespace, `)).join('\nUNION ALL\n')
+      // An earlier fanout's table is read as it is (status and validate write nothing); migrate upgrades it.
+      const union = withHistory.map(({name, typed}) => selectHistorySql(name, this.format, `${quoteLiteral(name)}::text AS namespace, `, typed)).join('\nUNION ALL\n')
       for (const row of await connection.query<Omit<Applied, 'segments'> & {namespace: string; installed_rank: number}>(union)) rows.get(row.namespace)!.push(row)
     }
     // Status reads no objects: hasObjects matters only to --baseline-on-migrate.
-    return new Map(found.map((row) => [row.name, {exists: row.exists, hasHistory: row.history, history: rowsOf(rows.get(row.name) ?? []), hasObjects: false}]))
+    return new Map(found.map((row) => [row.name, {exists: row.exists, hasHistory: row.history, history: rowsOf(rows.get(row.name) ?? []), hasObjects: false, outdated: row.history && !row.typed}]))
   }
 }

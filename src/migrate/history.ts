@@ -111,25 +111,76 @@ export interface NamespaceState {
   history: Applied[]
   /** Whether the schema holds any relation besides the history table (for --baseline-on-migrate). */
   hasObjects: boolean
+  /** fanout's table in an earlier fanout's layout (no `type` column): read as it is, upgraded before a write. */
+  outdated: boolean
 }
 
-/** Whether the namespace exists and what its history says, in two round trips at most. */
+/**
+ * Whether the namespace exists and what its history says, in two round trips at most. Reads an outdated table as
+ * it is and changes nothing: `status` and `validate` call it in READ ONLY transactions.
+ */
 export async function readState(connection: Connection, namespace: string, format: HistoryFormat): Promise<NamespaceState> {
-  const [found] = await connection.query<{exists: boolean; history: boolean; objects: boolean}>(
-    `SELECT to_regnamespace($1) IS NOT NULL AS exists, to_regclass($2) IS NOT NULL AS history,
+  const [found] = await connection.query<{exists: boolean; history: boolean; typed: boolean; objects: boolean}>(
+    `SELECT to_regnamespace($1) IS NOT NULL AS exists, to_regclass($2) IS NOT NULL AS history, ${typedSql('$2')} AS typed,
        EXISTS (SELECT 1 FROM pg_class WHERE relnamespace = to_regnamespace($1) AND relname <> $3) AS objects`,
     [quoteIdent(namespace), historyTable(namespace, format), format.table],
   )
-  const {exists, history, objects} = found!
-  if (!history) return {exists, hasHistory: false, history: [], hasObjects: objects}
-  return {exists: true, hasHistory: true, history: rowsOf(await connection.query<Row>(selectHistorySql(namespace, format))), hasObjects: objects}
+  const {exists, history, typed, objects} = found!
+  if (!history) return {exists, hasHistory: false, history: [], hasObjects: objects, outdated: false}
+  const rows = rowsOf(await connection.query<Row>(selectHistorySql(namespace, format, '', typed)))
+  return {exists: true, hasHistory: true, history: rows, hasObjects: objects, outdated: !typed}
+}
+
+/**
+ * SQL: whether the history table the text expression `table` names has a `type` column. Every fanout table before
+ * repeatable migrations and baselines lacked it; Flyway's has always had one.
+ */
+export function typedSql(table: string): string {
+  return `EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(${table}) AND attname = 'type' AND NOT attisdropped)`
+}
+
+/**
+ * The state of a namespace about to be written, under its lock: an outdated table is first upgraded in place (see
+ * upgradeSql), so that rows with a type, a null version or a null checksum can go in.
+ */
+export async function writableState(connection: Connection, namespace: string, format: HistoryFormat): Promise<NamespaceState> {
+  const state = await readState(connection, namespace, format)
+  if (!state.outdated) return state
+  await connection.exec(await upgradeSql(connection, namespace, format))
+  return {...state, outdated: false}
+}
+
+/**
+ * One transaction bringing an earlier fanout's table to today's layout without touching its rows: a `type` column
+ * (every row an earlier fanout wrote ran a versioned file: `SQL`), and version and checksum made nullable (a
+ * repeatable migration has no version, a baseline marker no checksum), which for the layout that keyed the table
+ * on version means dropping that primary key (the namespace's lock keeps versions to one row, as for a new table).
+ * Each step is idempotent and ALTER TABLE takes the table's ACCESS EXCLUSIVE lock, so even two upgrades at once end
+ * in the same table; under the namespace's advisory lock, which every fanout version takes, there is only one.
+ * The column keeps its DEFAULT 'SQL', so that an earlier fanout still running against the table (which names no
+ * type) writes valid rows.
+ */
+async function upgradeSql(connection: Connection, namespace: string, format: HistoryFormat): Promise<string> {
+  const table = historyTable(namespace, format)
+  const keys = await connection.query<{name: string}>(
+    `SELECT conname AS name FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+      WHERE c.conrelid = to_regclass($1) AND c.contype = 'p' AND a.attname = 'version'`,
+    [table],
+  )
+  return `BEGIN;
+ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS type varchar(12) NOT NULL DEFAULT 'SQL';
+${keys.map((key) => `ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${quoteIdent(key.name)};\n`).join('')}ALTER TABLE ${table} ALTER COLUMN version DROP NOT NULL, ALTER COLUMN checksum DROP NOT NULL;
+COMMIT`
 }
 
 type Row = Omit<Applied, 'segments'>
 
-/** The history as fanout reads it, whichever table it is; `extra` columns come first (a namespace's name). */
-export function selectHistorySql(namespace: string, format: HistoryFormat, extra = ''): string {
-  return `SELECT ${extra}installed_rank, version, description, type, script, checksum::text AS checksum, success FROM ${historyTable(namespace, format)}`
+/**
+ * The history as fanout reads it, whichever table it is; `extra` columns come first (a namespace's name). An
+ * outdated table (`typed` false) has no type column: each of its rows recorded a versioned file.
+ */
+export function selectHistorySql(namespace: string, format: HistoryFormat, extra = '', typed = true): string {
+  return `SELECT ${extra}installed_rank, version, description, ${typed ? 'type' : "'SQL'::text AS type"}, script, checksum::text AS checksum, success FROM ${historyTable(namespace, format)}`
 }
 
 /** Rows in the order they were written; Flyway's schema-creation row skipped. */

@@ -1,6 +1,6 @@
 import type {Database} from './database.js'
 import {NamespaceFailure} from './failures.js'
-import {historyTable, markerSql, readState} from './history.js'
+import {historyTable, markerSql, writableState} from './history.js'
 import type {HistoryFormat, NamespaceState} from './history.js'
 import type {HistoryReader} from './history-reader.js'
 import {dropIndexes, invalidIndexes} from './invalid-indexes.js'
@@ -50,7 +50,7 @@ export function repairNamespace(db: Database, namespace: string, migrations: Mig
   const stopped = () => new NamespaceFailure('stopped while waiting for the namespace\'s lock', {version: null, applied: []})
   return db.withConnection((connection) =>
     withNamespaceLock(connection, namespace, signal, stopped, async () => {
-      const state = await readState(connection, namespace, format)
+      const state = await writableState(connection, namespace, format)
       if (!state.exists) throw new NamespaceFailure(`schema ${quoteIdent(namespace)} does not exist`, {version: null, applied: []})
       const table = historyTable(namespace, format)
       const byVersion = new Map(migrations.filter((migration) => migration.kind === 'versioned').map((migration) => [migration.segments.join('.'), migration]))

@@ -3,9 +3,9 @@ import type {Connection, Database} from './database.js'
 import {NamespaceFailure, NamespaceStopped} from './failures.js'
 import type {Progress} from './failures.js'
 import {hintFor} from './error-hints.js'
-import {createHistorySql, markerSql, readState, recordSql} from './history.js'
+import {createHistorySql, markerSql, readState, recordSql, writableState} from './history.js'
 import type {Applied, HistoryFormat, NamespaceState} from './history.js'
-import {sqlFor, statementsFor} from './migration-files.js'
+import {sourceLine, sqlFor, statementsFor} from './migration-files.js'
 import type {Migration} from './migration-files.js'
 import {dropIndexes, invalidIndexes} from './invalid-indexes.js'
 import {withNamespaceLock} from './namespace-lock.js'
@@ -101,7 +101,7 @@ async function settle(db: Database, namespace: string, lost: ConnectionLost, opt
   while (next < lost.unsettled.length && isRecorded(history, lost.unsettled[next]!)) markApplied(namespace, lost.unsettled[next++]!, options, progress)
   progress.version = planFor(options.migrations, history).version
   const failed = lost.unsettled[next]
-  if (failed) return failureOf(lost.error, failed, '', 0, progress, sqlstate)
+  if (failed) return failureOf(lost.error, namespace, failed, '', 0, progress, sqlstate)
   const after = lost.unsettled.at(-1)
   return new NamespaceFailure(`${after ? `the connection was lost after ${after.script} committed` : 'the connection was lost'}: ${messageOf(lost.error)}`, snapshot(progress), sqlstate)
 }
@@ -129,7 +129,7 @@ function nameOf(migration: Migration): string {
 }
 
 async function migrateLocked(connection: Connection, namespace: string, options: MigrateOptions, progress: Migrated): Promise<Migrated> {
-  const state = await readState(connection, namespace, options.history)
+  const state = await writableState(connection, namespace, options.history)
   if (!state.exists && !options.create) throw missing(namespace)
   const baseline = baselined(state, options)
   const plan = checkedPlan(namespace, planFor(options.migrations, baseline ?? state.history, options.target), options.outOfOrder)
@@ -182,13 +182,13 @@ async function applyInSteps(connection: Connection, namespace: string, migration
   const failure = await runOneByOne(connection, migration, namespace)
   if (failure !== undefined) {
     if (!(await isAlive(connection))) throw new ConnectionLost(failure, [migration])
-    throw failureOf(failure, migration, sqlFor(migration, namespace), 0, progress)
+    throw failureOf(failure, namespace, migration, sqlFor(migration, namespace), 0, progress)
   }
   try {
     await connection.exec(`${recordSql(namespace, migration, true, 'server', options.history)};\nCOMMIT`)
   } catch (error) {
     if (!(await isAlive(connection))) throw new ConnectionLost(error, [migration])
-    throw failureOf(error, migration, '', 0, progress)
+    throw failureOf(error, namespace, migration, '', 0, progress)
   }
   markApplied(namespace, migration, options, progress)
 }
@@ -267,7 +267,7 @@ async function applyBatch(connection: Connection, namespace: string, batch: Migr
     while (failed < batch.length && isRecorded(committed, batch[failed]!)) markApplied(namespace, batch[failed++]!, options, progress)
     if (StopLatch.stopped(error)) throw new NamespaceStopped(progress)
     const at = Math.min(failed, batch.length - 1)
-    throw failureOf(error, batch[at]!, sqls[at]!, starts[at]!, progress)
+    throw failureOf(error, namespace, batch[at]!, sqls[at]!, starts[at]!, progress)
   } finally {
     if (stop) signal.removeEventListener('abort', raise)
   }
@@ -306,7 +306,7 @@ async function applyOutsideTransaction(connection: Connection, namespace: string
   if (failure === undefined) return
   const left = await invalidIndexes(connection, namespace)
   const leftover = left.length === 0 ? '' : `; it left the INVALID index${left.length === 1 ? '' : 'es'} ${left.join(', ')}, which fanout migrate repair drops`
-  throw failureOf(failure, migration, sql, 0, progress, undefined, leftover)
+  throw failureOf(failure, namespace, migration, sql, 0, progress, undefined, leftover)
 }
 
 /**
@@ -351,7 +351,7 @@ async function applyAll(connection: Connection, namespace: string, pending: Migr
         continue
       }
       if (!(await isAlive(connection))) throw new ConnectionLost(failure, [])
-      throw failureOf(failure, migration, sql, 0, progress)
+      throw failureOf(failure, namespace, migration, sql, 0, progress)
     }
     const text = `${START}${sql}\n;\n${recordSql(namespace, migration, true, 'server', options.history)}`
     try {
@@ -359,14 +359,14 @@ async function applyAll(connection: Connection, namespace: string, pending: Migr
     } catch (error) {
       locateStatement(error, text)
       if (!(await isAlive(connection))) throw new ConnectionLost(error, [])
-      throw failureOf(error, migration, sql, START.length, progress)
+      throw failureOf(error, namespace, migration, sql, START.length, progress)
     }
   }
   try {
     await connection.exec('COMMIT')
   } catch (error) {
     if (isLost(error)) throw new ConnectionLost(error, pending)
-    throw failureOf(error, pending.at(-1)!, '', 0, progress)
+    throw failureOf(error, namespace, pending.at(-1)!, '', 0, progress)
   }
   for (const migration of pending) markApplied(namespace, migration, options, progress)
 }
@@ -383,12 +383,16 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
-/** `V3__add_email.sql line 4: column "x" does not exist (SQLSTATE 42703)`, with the progress made before it. */
-function failureOf(error: unknown, migration: Migration, sql: string, offset: number, progress: Progress, sqlstate = sqlstateOf(error), more = ''): NamespaceFailure {
+/**
+ * `V3__add_email.sql line 4: column "x" does not exist (SQLSTATE 42703)`, with the progress made before it. `sql` is
+ * the migration's text as sent for `namespace` (placeholders filled in), `offset` where it starts in the query; the
+ * line is the file's own.
+ */
+function failureOf(error: unknown, namespace: string, migration: Migration, sql: string, offset: number, progress: Progress, sqlstate = sqlstateOf(error), more = ''): NamespaceFailure {
   const {code, position = (error as {statementPosition?: string}).statementPosition} = error as {code?: string; position?: string}
   let where = migration.script
   const at = Number(position) - 1 - offset
-  if (at >= 0 && at < sql.length) where += ` line ${sql.slice(0, at).split('\n').length}`
+  if (at >= 0 && at < sql.length) where += ` line ${sourceLine(migration, namespace, at)}`
   const detail = sqlstateOf(error) ? ` (SQLSTATE ${sqlstateOf(error)})` : code ? ` (${code})` : ''
   return new NamespaceFailure(`${where}: ${messageOf(error)}${detail}${hintFor(error, sql, at)}${more}`, snapshot(progress), sqlstate ?? code)
 }

@@ -3,7 +3,7 @@ import {readdir, readFile} from 'node:fs/promises'
 import {join, relative, sep} from 'node:path'
 
 import {UsageError} from '../cli/errors.js'
-import {BUILT_IN, markPlaceholders, render, templateOf} from './placeholders.js'
+import {BUILT_IN, markPlaceholders, render, sourceOffset, templateOf} from './placeholders.js'
 import type {SqlTemplate, Values} from './placeholders.js'
 import {lineAt, loadParser, splitSql, SqlSyntaxError} from './sql-split.js'
 import {cannotRunInTransaction, transactionControl} from './statement-rules.js'
@@ -224,6 +224,12 @@ function readTemplate(migration: Migration): SqlTemplate {
 export function sqlFor(migration: Migration, namespace: string): string {
   const template = readTemplate(migration)
   return template.slots.length === 0 ? migration.sql : render(template, valuesFor(migration, namespace))
+}
+
+/** The 1-based line of the migration's file that offset `at` of sqlFor()'s text for `namespace` comes from. */
+export function sourceLine(migration: Migration, namespace: string, at: number): number {
+  const template = readTemplate(migration)
+  return lineAt(template.text, template.slots.length === 0 ? at : sourceOffset(template, valuesFor(migration, namespace), at))
 }
 
 /** The migration's statements for one namespace, one by one (a migration run outside a transaction). */

@@ -175,6 +175,24 @@ export function render(template: SqlTemplate, values: Values, from = 0, to = tem
   return out + text.slice(at, to)
 }
 
+/**
+ * Where offset `at` of render()'s whole text stands in the template's own text: a value of several lines (or of
+ * another length than its placeholder) moves everything after it, and a server error's position must name the
+ * file's line. An offset inside a value is the placeholder's own.
+ */
+export function sourceOffset(template: SqlTemplate, values: Values, at: number): number {
+  let rendered = 0
+  let source = 0
+  for (const slot of template.slots) {
+    if (at < rendered + slot.start - source) break
+    rendered += slot.start - source
+    rendered += fill(template, slot, values).length
+    if (at < rendered) return slot.start
+    source = slot.end
+  }
+  return source + at - rendered
+}
+
 function fill(template: SqlTemplate, slot: Slot, values: Values): string {
   const valueOf = (part: {key: string}) => {
     const value = values[part.key]

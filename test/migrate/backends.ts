@@ -14,6 +14,8 @@ export interface Backend {
   url: string
   /** Reads the database from the test (PGlite: only while no fanout process has it open). */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>
+  /** Several statements as one script, as a team builds a schema before fanout (same restriction on PGlite). */
+  exec(sql: string): Promise<void>
   close(): Promise<void>
 }
 
@@ -33,6 +35,7 @@ export async function postgresBackend(): Promise<Backend> {
     name: 'postgres',
     url: url.toString(),
     query: async (sql, params) => (await pool.query(sql, params)).rows,
+    exec: async (sql) => void (await pool.query(sql)),
     async close() {
       await pool.end()
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
@@ -43,17 +46,19 @@ export async function postgresBackend(): Promise<Backend> {
 
 export async function pgliteBackend(): Promise<Backend> {
   const dir = await mkdtemp(join(tmpdir(), 'fanout-pglite-'))
+  const opened = async <T>(work: (db: PGlite) => Promise<T>): Promise<T> => {
+    const db = new PGlite(dir)
+    try {
+      return await work(db)
+    } finally {
+      await db.close()
+    }
+  }
   return {
     name: 'pglite',
     url: `pglite://${dir}`,
-    async query(sql, params) {
-      const db = new PGlite(dir)
-      try {
-        return (await db.query(sql, params)).rows as never[]
-      } finally {
-        await db.close()
-      }
-    },
+    query: (sql, params) => opened(async (db) => (await db.query(sql, params)).rows as never[]),
+    exec: (sql) => opened(async (db) => void (await db.exec(sql))),
     close: () => rm(dir, {recursive: true, force: true}),
   }
 }

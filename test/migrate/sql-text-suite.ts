@@ -106,6 +106,21 @@ export function sqlTextSuite(open: () => Promise<Backend>): void {
     expect(await backend.query('SELECT v FROM ph_1.t')).toEqual([{v: "o'hare"}])
   })
 
+  it('a placeholder value of several lines moves no reported line: errors name the line of the file, as sent whole or statement by statement', async () => {
+    const banner = 'Acme Corp\nall rights reserved\nline three of the value'
+    await writeFile(join(dir, 'V1__notes.sql'), "CREATE TABLE notes (body text);\nINSERT INTO notes VALUES ('${banner}');\n\nSELECT 1 / 0;\n")
+    const args = ['--dir', dir, '-n', 'nl_1', '--create-namespaces', '--placeholder', `banner=${banner}`]
+    const whole = await migrate(args)
+    expect(whole.code).toBe(1)
+    expect(whole.report.results[0]!.error!.message).toMatch(/^V1__notes\.sql line 4: division by zero/)
+    await writeFile(join(dir, 'V1__notes.sql'), "CREATE TABLE notes (body text);\nINSERT INTO notes VALUES ('${banner}');\n")
+    await writeFile(join(dir, 'V2__check.sql'), "-- fanout:no-transaction\nSELECT '${banner}' AS banner;\n\nSELECT body, no_such_column FROM notes;\n")
+    const oneByOne = await migrate(args)
+    expect(oneByOne.code).toBe(1)
+    expect(oneByOne.report.results[0]).toMatchObject({version: '1', error: {code: '42703', message: expect.stringMatching(/^V2__check\.sql line 4: column "no_such_column" does not exist/)}})
+    expect(await backend.query('SELECT body FROM nl_1.notes')).toEqual([{body: banner}])
+  })
+
   it('COPY … FROM stdin: bad data fails the migration at the COPY\'s line and rolls it back; --transaction namespace takes it too', async () => {
     await writeFile(join(dir, 'V1__t.sql'), 'CREATE TABLE t (v int);\n\nCOPY t FROM stdin;\n1\nnot a number\n\\.\n')
     const bad = await migrate(['--dir', dir, '-n', 'cp_1', '--create-namespaces'])

@@ -1,31 +1,34 @@
+import {execFile} from 'node:child_process'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {promisify} from 'node:util'
 
 import {afterAll, beforeAll} from 'vitest'
 
 import {fanout} from '../helpers/cli.js'
 import {parseJsonDocument} from '../helpers/json-schema.js'
-import {postgresBackend} from './backends.js'
+import {hasProgram} from '../helpers/system-program.js'
 import type {Backend} from './backends.js'
 import type {Line} from './suite.js'
 
 const SUBCOMMANDS = new Set(['status', 'validate', 'repair', 'baseline'])
 
 /**
- * A test file's own PostgreSQL database, opened before its tests and dropped after, with the two things its tests
- * do: write a directory of migration files, and run `fanout migrate [subcommand]` on the database.
+ * A test file's own database (PostgreSQL or PGlite), opened before its tests and dropped after, with what its tests
+ * do: write a directory of migration files, build a schema outside fanout, and run `fanout migrate [subcommand]`.
  */
-export function postgresFixture() {
+export function migrateFixture(open: () => Promise<Backend>) {
   let backend: Backend | undefined
   const dirs: string[] = []
+  // Creating and dropping a database took over 30 s while a benchmark filled the server with thousands of files.
   beforeAll(async () => {
-    backend = await postgresBackend()
-  })
+    backend = await open()
+  }, 120_000)
   afterAll(async () => {
     await backend?.close()
     await Promise.all(dirs.map((dir) => rm(dir, {recursive: true, force: true})))
-  })
+  }, 120_000)
   const db = () => backend!
   return {
     db,
@@ -35,6 +38,11 @@ export function postgresFixture() {
       dirs.push(dir)
       for (const [name, sql] of Object.entries(files)) await writeFile(join(dir, name), sql)
       return dir
+    },
+    /** A script run as a team runs one before fanout: by psql on PostgreSQL; PGlite, which psql cannot reach, by its own client. */
+    async build(sql: string): Promise<void> {
+      if (db().name === 'pglite' || !hasProgram('psql', 'postgresql-client')) return db().exec(sql)
+      await promisify(execFile)('psql', ['-v', 'ON_ERROR_STOP=1', '-q', db().url, '-c', sql])
     },
     /** `fanout migrate [status|validate|repair|baseline] --database … --json ARGS`, with its report's lines. */
     async migrate(args: string[]) {
