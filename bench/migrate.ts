@@ -4,7 +4,7 @@
  * minimal hand-written loop (pg pool of 16; per schema: create it, advisory lock, history table, each migration in
  * its own transaction with SET LOCAL search_path); and the usual alternative, node-pg-migrate's CLI run once per
  * schema, timed on a sample and extrapolated. Then peak RSS at 10,000 namespaces against 1,000, and on those
- * 10,000 `migrate status` against one SELECT over every history table (a UNION ALL sent by a client: the least any
+ * 10,000 `migrate status` against SELECTs over every history table (UNION ALLs of 500 tables sent by a client: the least any
  * status can cost); and three `fanout migrate` runs at once on 1,000 namespaces against one run alone. The floor,
  * --workers 16 and node-pg-migrate run three times each, in turns after a warm-up, and the best run counts.
  * MIGRATE_BENCH_NAMESPACES and MIGRATE_BENCH_SAMPLE shorten it.
