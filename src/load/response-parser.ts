@@ -69,6 +69,7 @@ export class ResponseParser {
   /** Whether the next response to parse has no body whatever its headers say (a response to HEAD). */
   bodiless = false
 
+  /** Parses the next bytes of the connection; `chunk` may be reused once this returns. */
   execute(chunk: Buffer): void {
     let data = chunk
     if (this.pending) {
@@ -82,7 +83,7 @@ export class ResponseParser {
           const end = data.indexOf(HEAD_END, at)
           if (end === -1) {
             if (data.length - at > MAX_HEAD) throw new ParseError(`response head longer than ${MAX_HEAD} bytes`)
-            this.pending = data.subarray(at)
+            this.pending = Buffer.from(data.subarray(at)) // a copy: the chunk's memory is read into again
             return
           }
           this.head(data, at, end)
@@ -97,7 +98,7 @@ export class ResponseParser {
         case State.trailer: {
           const lf = data.indexOf(LF, at)
           if (lf === -1) {
-            this.pending = data.subarray(at)
+            this.pending = Buffer.from(data.subarray(at)) // a copy: the chunk's memory is read into again
             return
           }
           const line = data.toString('latin1', at, lf).trim()
