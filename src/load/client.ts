@@ -42,7 +42,7 @@ export class Client extends LoadConnection {
         this.up(socket, tls)
         this.fill()
       },
-      data: (_socket, bytes, length) => parser.execute(bytes.subarray(0, length)),
+      data: (_socket, bytes, length) => parser.execute(bytes, length),
       end: (socket: Socket) => {
         parser.end()
         if (this.socket !== socket) return // the response the close ended moved on to a new connection already
