@@ -45,7 +45,8 @@ export abstract class LoadConnection {
   abstract fail(kind: ErrorKind, message: string): void
   /** For the timeout sweep, about every 250 ms. */
   abstract sweep(now: number, timeoutMs: number): void
-  protected abstract send(intendedAt: number, counted: boolean): void
+  /** `now`: the clock when the caller read it already. */
+  protected abstract send(intendedAt: number, counted: boolean, now?: number): void
   /** Whether a send may go out now (a paced one whose timer fired). */
   protected abstract sendable(): boolean
   /** Forgets the protocol's per-connection state before the next connection. */
