@@ -42,7 +42,7 @@ export class Client extends LoadConnection {
         this.up(socket, tls)
         this.fill()
       },
-      data: (_socket, chunk) => parser.execute(chunk),
+      data: (_socket, bytes, length) => parser.execute(bytes, length),
       end: (socket: Socket) => {
         parser.end()
         if (this.socket !== socket) return // the response the close ended moved on to a new connection already
@@ -52,12 +52,13 @@ export class Client extends LoadConnection {
     })
   }
 
-  fill(): void {
+  /** `now`: the clock as the caller last read it (an answer's arrival), so that the next send reads it no more. */
+  fill(now = performance.now()): void {
     while (this.connected && this.count < this.state.plan.pipelining && !this.pacing && !this.closed) {
-      const slot = this.state.take()
+      const slot = this.state.take(now)
       if (slot === undefined) return this.state.idle()
       if (this.wait(slot.intendedAt, slot.counted)) return
-      this.send(slot.intendedAt, slot.counted)
+      this.send(slot.intendedAt, slot.counted, now)
     }
   }
 
@@ -65,11 +66,10 @@ export class Client extends LoadConnection {
     return this.connected && !this.closed
   }
 
-  protected send(intendedAt: number, counted: boolean): void {
+  protected send(intendedAt: number, counted: boolean, now = performance.now()): void {
     if (!this.sendable()) return this.state.release(counted)
     const request = this.state.nextRequest()
     const at = (this.head + this.count) % this.sentAt.length
-    const now = performance.now()
     this.sentAt[at] = now
     // A timer may fire a little early (Node's loop clock is cached): never measure from a time before the send.
     this.intendedAt[at] = intendedAt === 0 || intendedAt > now ? now : intendedAt
@@ -87,13 +87,15 @@ export class Client extends LoadConnection {
     this.head = (this.head + 1) % this.sentAt.length
     this.count--
     if (this.count > 0) this.parser!.bodiless = this.bodiless[this.head] === 1
-    this.state.response(this.counted[at] === 1, status, this.sentAt[at]!, this.intendedAt[at]!)
+    // One clock read for an answer and the send it makes room for: the latency's end and the next request's start.
+    const now = performance.now()
+    this.state.response(this.counted[at] === 1, status, this.sentAt[at]!, this.intendedAt[at]!, now)
     if (this.parser!.closeAfter) {
       // HTTP/1.0 or `Connection: close`: nothing more goes out on this connection; the next request gets a new one.
       if (this.count === 0) this.drop()
       return
     }
-    this.fill()
+    this.fill(now)
   }
 
   fail(kind: ErrorKind, message: string): void {

@@ -11,7 +11,8 @@ const RECONNECT_DELAY_MS = 10
 /** What a protocol does with its connection's events; `this.socket === socket` tells whether it is still the current one. */
 export interface ConnectionEvents {
   ready(socket: Socket, tls: boolean): void
-  data(socket: Socket, chunk: Buffer): void
+  /** `bytes[0, length)` arrived; the bytes are valid during the call only: what is kept must be copied. */
+  data(socket: Socket, bytes: Buffer, length: number): void
   end(socket: Socket): void
 }
 
@@ -44,30 +45,30 @@ export abstract class LoadConnection {
   abstract fail(kind: ErrorKind, message: string): void
   /** For the timeout sweep, about every 250 ms. */
   abstract sweep(now: number, timeoutMs: number): void
-  protected abstract send(intendedAt: number, counted: boolean): void
+  /** `now`: the clock when the caller read it already. */
+  protected abstract send(intendedAt: number, counted: boolean, now?: number): void
   /** Whether a send may go out now (a paced one whose timer fired). */
   protected abstract sendable(): boolean
   /** Forgets the protocol's per-connection state before the next connection. */
   protected abstract reset(): void
 
   protected open(events: ConnectionEvents): Socket {
-    const {socket, ready} = openConnection(this.state.plan.origin, this.state.tls, this.session)
-    const tls = ready === 'secureConnect'
-    socket.setNoDelay(true)
-    this.socket = socket
-    this.openedAt = performance.now()
     const recorder = this.state.recorder
-    socket.on('connect', () => (this.tcpAt = performance.now()))
-    socket.on(ready, () => events.ready(socket, tls))
-    if (tls) socket.on('session', (session: Buffer) => (this.session = session))
-    socket.on('data', (chunk: Buffer) => {
-      recorder.bytesReceived += chunk.length
+    const {socket, ready} = openConnection(this.state.plan.origin, this.state.tls, this.session, (length, bytes) => {
+      recorder.bytesReceived += length
       try {
-        events.data(socket, chunk)
+        events.data(socket, bytes, length)
       } catch (error) {
         if (this.socket === socket) this.fail('parse', (error as Error).message)
       }
     })
+    const tls = ready === 'secureConnect'
+    socket.setNoDelay(true)
+    this.socket = socket
+    this.openedAt = performance.now()
+    socket.on('connect', () => (this.tcpAt = performance.now()))
+    socket.on(ready, () => events.ready(socket, tls))
+    if (tls) socket.on('session', (session: Buffer) => (this.session = session))
     socket.on('error', (error) => {
       const {kind, message} = connectionErrorOf(error, tls && !this.connected)
       this.fail(kind, message)

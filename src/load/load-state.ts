@@ -70,9 +70,9 @@ export class LoadState {
   }
 
   /** The next send, or undefined when the run wants no more. The Slot object is reused: read it at once. */
-  take(): Slot | undefined {
+  take(now = performance.now()): Slot | undefined {
     if (this.stopping) return undefined
-    let at = performance.now()
+    let at = now
     if (this.interval > 0) {
       at = this.startedAt + this.scheduled * this.interval
       if (at >= this.deadline) return undefined
@@ -118,11 +118,10 @@ export class LoadState {
     if (lagMs > LATE_MS) this.recorder.late++
   }
 
-  response(counted: boolean, status: number, sentAt: number, intendedAt: number): void {
+  response(counted: boolean, status: number, sentAt: number, intendedAt: number, now = performance.now()): void {
     this.outstanding--
     if (counted) {
       this.inFlight--
-      const now = performance.now()
       this.recorder.response(status, Math.round((now - sentAt) * 1000), this.interval > 0 ? Math.round((now - intendedAt) * 1000) : -1)
     }
     this.idle()

@@ -89,9 +89,26 @@ export interface Connection {
   ready: 'connect' | 'secureConnect'
 }
 
-/** Opens a connection to the origin; over TLS with the thread's context and, on a reconnect, the last session. */
-export function openConnection(origin: Origin, tls: {plan: TlsPlan; context: SecureContext} | undefined, session: Buffer | undefined): Connection {
-  if (!tls) return {socket: connectTcp({host: origin.host, port: origin.port}), ready: 'connect'}
+/** What a connection received: `bytes[0, length)`, valid during the call only (plain TCP reuses one buffer). */
+export type OnRead = (length: number, bytes: Buffer) => void
+
+const READ_BUFFER = 64 * 1024
+let readBuffer: Buffer | undefined
+
+/**
+ * Opens a connection to the origin; over TLS with the thread's context and, on a reconnect, the last session.
+ * Plain TCP reads into one buffer that all the thread's connections share (Node's `onread`): each read is parsed
+ * before the next lands, and a read then costs neither a Buffer nor the stream's push and 'data' event.
+ */
+export function openConnection(origin: Origin, tls: {plan: TlsPlan; context: SecureContext} | undefined, session: Buffer | undefined, onRead: OnRead): Connection {
+  if (!tls) {
+    const buffer = (readBuffer ??= Buffer.allocUnsafe(READ_BUFFER))
+    const callback = (length: number) => {
+      onRead(length, buffer)
+      return true
+    }
+    return {socket: connectTcp({host: origin.host, port: origin.port, onread: {buffer, callback}}), ready: 'connect'}
+  }
   const socket: TLSSocket = connectTls({
     host: origin.host,
     port: origin.port,
@@ -101,6 +118,7 @@ export function openConnection(origin: Origin, tls: {plan: TlsPlan; context: Sec
     ...(tls.plan.servername ? {servername: tls.plan.servername} : {}),
     ...(session ? {session} : {}),
   })
+  socket.on('data', (chunk: Buffer) => onRead(chunk.length, chunk))
   return {socket, ready: 'secureConnect'}
 }
 
@@ -110,7 +128,7 @@ export function openConnection(origin: Origin, tls: {plan: TlsPlan; context: Sec
  */
 export function negotiate(origin: Origin, plan: TlsPlan, timeoutMs: number): Promise<'h2' | 'http/1.1'> {
   return new Promise((resolve) => {
-    const {socket} = openConnection(origin, {plan: {...plan, alpn: ['h2', 'http/1.1']}, context: secureContextOf(plan)}, undefined)
+    const {socket} = openConnection(origin, {plan: {...plan, alpn: ['h2', 'http/1.1']}, context: secureContextOf(plan)}, undefined, () => {})
     const done = (protocol: 'h2' | 'http/1.1') => {
       socket.destroy()
       resolve(protocol)

@@ -151,6 +151,26 @@ describe('fanout loadtest at the edges of the wire', () => {
     expect(perConnection).toEqual([])
   })
 
+  it('reads responses that arrive a few bytes at a time: heads, chunk-size lines and bodies split over reads, after a 1xx', async () => {
+    const answers = [
+      'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\nhello world',
+      'HTTP/1.1 103 Early Hints\r\nLink: </style.css>\r\n\r\nHTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n',
+    ]
+    for (const answer of answers) {
+      // Three bytes a write, each its own segment a moment apart: every read holds a piece, the next read lands on it.
+      const {url} = await rawServer((socket) => {
+        socket.setNoDelay(true)
+        const pieces = answer.match(/[^]{1,3}/g)!
+        const next = () => pieces.length > 0 && socket.write(pieces.shift()!, () => setTimeout(next, 1))
+        next()
+      })
+      const run = await loadJson([url, '-n', '12', '-w', '2'])
+      expect(run.report.summary, answer).toMatchObject({completed: 12, errors: 0})
+      expect(run.report.status, answer).toEqual(answer.includes('201') ? {201: 12} : {200: 12})
+      expect(run.report.tally.bytesReceived, answer).toBe(12 * answer.length)
+    }
+  })
+
   it('keeps any three-digit status (999) and makes two conflicting Content-Length values a parse error', async () => {
     const odd = await rawServer((socket) => socket.write('HTTP/1.1 999 Odd\r\nContent-Length: 2\r\n\r\nok'))
     const run = await loadJson([odd.url, '-n', '50', '-w', '2'])

@@ -97,7 +97,7 @@ export class Http2Client extends LoadConnection {
         this.state.recorder.bytesSent += opening.length
         socket.write(opening)
       },
-      data: (socket, chunk) => this.read(socket, chunk),
+      data: (socket, bytes, length) => this.read(socket, length === bytes.length ? bytes : bytes.subarray(0, length)),
       end: (socket) => {
         if (this.socket !== socket) return
         if (this.count > 0) this.fail('reset', 'the server closed the connection with streams open')
