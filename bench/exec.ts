@@ -2,6 +2,7 @@
  * `npm run bench:exec`: fanout exec over N `true` commands (default 20,000; N=… to change) at -w 16, report
  * included, against the floor for Node — a bare loop keeping 16 `true` children running with piped output — with
  * `xargs -P16` and GNU parallel (-j16) beside it where installed; then the report of 100,000 targets drawn alone.
+ * fanout runs as a package ships it, with the oclif manifest (see withManifest).
  */
 import {spawn, spawnSync} from 'node:child_process'
 import {mkdtemp, writeFile} from 'node:fs/promises'
@@ -11,7 +12,7 @@ import {join} from 'node:path'
 import {execEnvelope, renderExecReport} from '../src/exec/report.js'
 import type {ExecResult} from '../src/exec/report.js'
 import {renderTable} from '../src/report/table.js'
-import {runFanout, runProcess} from './fanout-process.js'
+import {runFanout, runProcess, withManifest} from './fanout-process.js'
 
 const N = Number(process.env.N ?? 20_000)
 const WORKERS = 16
@@ -44,7 +45,7 @@ const rows: string[][] = []
 const floorMs = await bareLoop()
 const add = (name: string, ms: number) => rows.push([name, `${(ms / 1000).toFixed(2)} s`, `${((ms * 1000) / N).toFixed(0)} µs`, `${(ms / floorMs).toFixed(2)}x`])
 add('bare Node spawn loop (floor)', floorMs)
-const fanout = await runFanout(['exec', '--targets', targets, '-w', String(WORKERS), '--keep-going', '-q', '--', 'true'])
+const fanout = await withManifest(() => runFanout(['exec', '--targets', targets, '-w', String(WORKERS), '--keep-going', '-q', '--', 'true']))
 if (fanout.code !== 0) throw new Error(`fanout exec exited ${fanout.code}`)
 add(`fanout exec -w ${WORKERS} (report included)`, fanout.wallMs)
 if (has('xargs')) add(`xargs -P${WORKERS}`, (await runProcess('sh', ['-c', `xargs -P${WORKERS} -n1 true < ${targets}`])).wallMs)
