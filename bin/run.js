@@ -36,13 +36,14 @@ settings.enableAutoTranspile = false
 
 // The plugins serve `fanout help …`, `fanout autocomplete …` and a mistyped command's "did you mean"; a run of one of
 // fanout's own commands (`exec --help` included: command help is oclif's own) needs none of them, and loading their
-// packages costs at every start. Any other first word loads them as usual.
+// packages costs at every start. Any other words load them as usual.
 const {existsSync, readFileSync} = await import('node:fs')
+const {fileURLToPath} = await import('node:url')
 const root = new URL('..', import.meta.url)
 const pjson = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'))
 if (namesOwnCommand(process.argv.slice(2))) pjson.oclif.plugins = []
 
-await execute({loadOptions: {root: decodeURIComponent(root.pathname), pjson}})
+await execute({loadOptions: {root: fileURLToPath(root), pjson}})
 // Commands set process.exitCode and return, so that stdout is flushed before the process ends. Should anything
 // still hold the event loop open (a backend that never closes its socket), end anyway, with that exit code.
 setTimeout(() => process.exit(), 3000).unref()
