@@ -5,11 +5,10 @@
  * RUNS=N sets the runs per command (default 20).
  */
 import {spawnSync} from 'node:child_process'
-import {rmSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 
 import {renderTable} from '../src/report/table.js'
-import {BIN} from './fanout-process.js'
+import {BIN, withManifest} from './fanout-process.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const RUNS = Number(process.env.RUNS ?? 20)
@@ -19,10 +18,8 @@ const contenders: [string, string[]][] = [
   ['fanout exec --target a -- true', [BIN, 'exec', '--target', 'a', '--', 'true']],
 ]
 
-const made = spawnSync(process.execPath, ['scripts/oclif-manifest.mjs'], {cwd: ROOT, encoding: 'utf8'})
-if (made.status !== 0) throw new Error(`oclif manifest: ${made.stderr}`)
 const times: number[][] = contenders.map(() => [])
-try {
+await withManifest(() => {
   for (let run = -3; run < RUNS; run++) {
     contenders.forEach(([name, args], index) => {
       const started = performance.now()
@@ -32,9 +29,7 @@ try {
       if (run >= 0) times[index]!.push(ms) // the first three are warm-up
     })
   }
-} finally {
-  rmSync(new URL('../../oclif.manifest.json', import.meta.url), {force: true})
-}
+})
 
 const stats = times.map((samples) => {
   const mean = samples.reduce((sum, ms) => sum + ms, 0) / samples.length

@@ -35,6 +35,7 @@ export interface ChildOptions {
   signal: AbortSignal
   timeoutMs: number
   killAfterMs: number
+  /** Read only during the call (spawn copies it), so one object may serve every call with its values changed between. */
   env?: NodeJS.ProcessEnv
   /** Sees every chunk as it arrives, besides the tails kept for the report. */
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void

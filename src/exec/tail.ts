@@ -17,6 +17,8 @@ export class Tail {
   }
 
   lines(): string[] {
+    // Most commands print nothing on one stream or both: no concatenation, decoding and splitting for them.
+    if (this.bytes === 0) return []
     const text = Buffer.concat(this.chunks).subarray(-this.maxBytes).toString('utf8')
     const lines = text.split(/\r?\n/).map((line) => line.trimEnd())
     while (lines.length > 0 && lines.at(-1) === '') lines.pop()

@@ -35,6 +35,11 @@ describe('oclif conventions', () => {
     const piped = await fanout(['exce'])
     expect(piped.code).toBe(127)
     expect(piped.stderr).toMatch(/exce is not a fanout command/)
+    // A mistyped subcommand after one of fanout's own topics still reaches the not-found plugin (bin/run.js loads the
+    // plugins only when the words name no command of fanout's own).
+    const sub = await fanout(['migrate', 'statsu'])
+    expect(sub.code).toBe(127)
+    expect(sub.stderr).toMatch(/migrate statsu is not a fanout command/)
   })
 
   it.runIf(hasProgram('script', 'bsdutils'))('a mistyped command asks "did you mean" on a terminal', async () => {
