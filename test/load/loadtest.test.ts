@@ -68,7 +68,9 @@ describe('fanout loadtest', () => {
     const url = await serve((_request, response) => setTimeout(() => response.end('slow'), 20))
     const {report} = await loadtest([url, '-d', '2s', '-w', '10'])
     expect(report.summary.latency.p50).toBeGreaterThanOrEqual(17)
-    expect(report.summary.latency.p50).toBeLessThanOrEqual(23)
+    // The server's own 20 ms timer fires late when the test files beside it keep both cores busy (23.2 ms seen):
+    // the bound still tells a true 20 ms from a doubled or a lost one.
+    expect(report.summary.latency.p50).toBeLessThanOrEqual(28)
     expect(report.summary.latency.p50 % 1).not.toBe(0) // sub-millisecond precision, not whole milliseconds
     reconciles(report)
   })
