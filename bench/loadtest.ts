@@ -1,5 +1,5 @@
 /**
- * `npm run bench:loadtest [-- --quick]`: requests/s of fanout loadtest against the usual clients, for three
+ * `npm run bench:loadtest [-- --quick] [--only http1|https|http2]`: requests/s of fanout loadtest against the usual clients, for three
  * protocols, against nginx from Debian's packages (started here on free ports, 1 worker pinned to core 0, with
  * `ssl` and `ssl http2` servers and a certificate made here with openssl), each client pinned to core 1:
  * - HTTP/1.1, 50 connections: fanout, autocannon, wrk;
@@ -22,6 +22,9 @@ import {renderTable} from '../src/report/table.js'
 import {BIN, runProcess} from './fanout-process.js'
 
 const quick = process.argv.includes('--quick')
+// One protocol alone, when only its client changed: `--only https`.
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined
+if (only !== undefined && !['http1', 'https', 'http2'].includes(only)) throw new Error(`--only expects http1, https or http2; got ${only}`)
 const SECONDS = Number(process.env.LOADTEST_BENCH_SECONDS ?? (quick ? 3 : 10))
 const LONG_SECONDS = Number(process.env.LOADTEST_BENCH_LONG_SECONDS ?? (quick ? 6 : 60))
 const CONNECTIONS = 50
@@ -96,20 +99,23 @@ interface Protocol {
 const h1 = `http://127.0.0.1:${plain}/`
 const https = `https://127.0.0.1:${tls}/`
 const h2url = `https://127.0.0.1:${h2}/`
-const protocols: Protocol[] = [
+const protocols: (Protocol & {key: string})[] = [
   {
+    key: 'http1',
     name: `HTTP/1.1, ${CONNECTIONS} connections`,
     ours: (seconds) => fanout(h1, seconds, ['-w', String(CONNECTIONS)]),
     others: [['autocannon', () => autocannon(h1)], ...(has('wrk') ? [['wrk -t1', () => wrk(h1)] as Client] : [])],
     targets: [['autocannon', 1.3], ['wrk -t1', 0.7]],
   },
   {
+    key: 'https',
     name: `HTTPS, ${CONNECTIONS} connections`,
     ours: (seconds) => fanout(https, seconds, ['-w', String(CONNECTIONS), '--insecure']),
     others: [['autocannon', () => autocannon(https)], ...(has('wrk') ? [['wrk -t1', () => wrk(https)] as Client] : [])],
     targets: [['autocannon', 1.3], ['wrk -t1', 0.7]],
   },
   {
+    key: 'http2',
     name: `HTTP/2 over TLS, ${H2.connections} connections x ${H2.streams} streams`,
     ours: (seconds) => fanout(h2url, seconds, ['-w', String(H2.connections), '--streams', String(H2.streams), '--http2', '--insecure']),
     others: [['bare node:http2 loop', () => h2loop(h2url)], ...(has('h2load') ? [['h2load', () => h2load(h2url)] as Client] : [])],
@@ -121,7 +127,7 @@ const best = (runs: Result[]) => runs.reduce((a, b) => (b.rps > a.rps ? b : a))
 const checks: [string, boolean][] = []
 try {
   console.log(`nginx 1 worker on core 0, clients on core 1, ${SECONDS} s a run, best of two interleaved${quick ? ' (--quick)' : ''}`)
-  for (const protocol of protocols) {
+  for (const protocol of protocols.filter(({key}) => only === undefined || key === only)) {
     // This machine is shared: each client runs twice, interleaved with the others, and its better run counts.
     const runs: Result[][] = [[], ...protocol.others.map(() => [])]
     for (let round = 0; round < 2; round++) {

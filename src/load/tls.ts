@@ -3,7 +3,7 @@ import {readFile} from 'node:fs/promises'
 import {isIP, connect as connectTcp} from 'node:net'
 import type {Socket} from 'node:net'
 import {connect as connectTls, createSecureContext, rootCertificates} from 'node:tls'
-import type {SecureContext, TLSSocket} from 'node:tls'
+import type {ConnectionOptions, SecureContext, TLSSocket} from 'node:tls'
 
 import {UsageError} from '../cli/errors.js'
 import type {Origin} from './requests.js'
@@ -89,7 +89,7 @@ export interface Connection {
   ready: 'connect' | 'secureConnect'
 }
 
-/** What a connection received: `bytes[0, length)`, valid during the call only (plain TCP reuses one buffer). */
+/** What a connection received: `bytes[0, length)`, valid during the call only (connections share one buffer). */
 export type OnRead = (length: number, bytes: Buffer) => void
 
 const READ_BUFFER = 64 * 1024
@@ -97,28 +97,32 @@ let readBuffer: Buffer | undefined
 
 /**
  * Opens a connection to the origin; over TLS with the thread's context and, on a reconnect, the last session.
- * Plain TCP reads into one buffer that all the thread's connections share (Node's `onread`): each read is parsed
- * before the next lands, and a read then costs neither a Buffer nor the stream's push and 'data' event.
+ * Reads, TCP's and TLS's decrypted ones alike, land in one buffer that all the thread's connections share (Node's
+ * `onread`): each read is parsed before the next lands, and a read then costs neither a Buffer nor the stream's
+ * push and 'data' event.
  */
 export function openConnection(origin: Origin, tls: {plan: TlsPlan; context: SecureContext} | undefined, session: Buffer | undefined, onRead: OnRead): Connection {
-  if (!tls) {
-    const buffer = (readBuffer ??= Buffer.allocUnsafe(READ_BUFFER))
-    const callback = (length: number) => {
+  const buffer = (readBuffer ??= Buffer.allocUnsafe(READ_BUFFER))
+  const onread = {
+    buffer,
+    callback: (length: number) => {
       onRead(length, buffer)
       return true
-    }
-    return {socket: connectTcp({host: origin.host, port: origin.port, onread: {buffer, callback}}), ready: 'connect'}
+    },
   }
-  const socket: TLSSocket = connectTls({
+  if (!tls) return {socket: connectTcp({host: origin.host, port: origin.port, onread}), ready: 'connect'}
+  // tls.connect takes `onread` since Node 14.18 (its docs say so); @types/node's ConnectionOptions lacks it.
+  const options: ConnectionOptions & {onread: typeof onread} = {
     host: origin.host,
     port: origin.port,
+    onread,
     secureContext: tls.context,
     rejectUnauthorized: !tls.plan.insecure,
     ALPNProtocols: tls.plan.alpn,
     ...(tls.plan.servername ? {servername: tls.plan.servername} : {}),
     ...(session ? {session} : {}),
-  })
-  socket.on('data', (chunk: Buffer) => onRead(chunk.length, chunk))
+  }
+  const socket: TLSSocket = connectTls(options)
   return {socket, ready: 'secureConnect'}
 }
 
