@@ -1,5 +1,5 @@
 /**
- * `npm run bench:auto` (`npm run bench:auto -- --quick` for a small size): `--workers auto` against the fixed sizes
+ * `npm run bench:auto` (`-- --quick` for a small size, `-- --only migrate|exec|healthcheck` for one section): `--workers auto` against the fixed sizes
  * a user might guess, on three kinds of work, each in one run of the built CLI:
  * - migrate 1,000 namespaces × 5 migrations on the real PostgreSQL (a fresh database per contender): fixed 1, 2, 4,
  *   8, 16, 32, 64 and auto (1–128, from 8); auto within 1.1x of the best fixed and at least 1.5x faster than the
@@ -26,6 +26,9 @@ const {startBackends} = (await import(new URL('../../fixtures/servers/backends.m
 const {startSlotService} = (await import(new URL('../../fixtures/servers/slots.mjs', import.meta.url).href)) as typeof import('../fixtures/servers/slots.mjs')
 
 const QUICK = process.argv.includes('--quick')
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined
+if (ONLY !== undefined && !['migrate', 'exec', 'healthcheck'].includes(ONLY)) throw new Error(`--only expects migrate, exec or healthcheck; got ${ONLY}`)
+const runs = (section: string) => ONLY === undefined || ONLY === section
 const SIZE = QUICK ? {namespaces: 100, targets: 300, backends: 1000} : {namespaces: 1000, targets: 2000, backends: 5000}
 const SERVER = process.env.FANOUT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const MIGRATIONS = fileURLToPath(new URL('../../fixtures/migrations', import.meta.url))
@@ -128,12 +131,13 @@ function conclude(title: string, contenders: Contender[], bestWithin: number, wo
 
 const checks: [string, boolean][] = []
 console.log(`bench:auto${QUICK ? ' --quick' : ''}: ${SIZE.namespaces} namespaces × 5 migrations, ${SIZE.targets} exec targets, ${SIZE.backends} health backends`)
-const migrated = await migrate()
-checks.push(...conclude(`migrate, ${SIZE.namespaces} namespaces × 5 migrations on PostgreSQL`, migrated, 1.1, 1.5))
-const executed = await exec()
-const autoExec = executed.find((contender) => contender.workers === 'auto')!
-const overloadShare = Number(/^([\d.]+)%/.exec(autoExec.note)![1])
-checks.push(...conclude(`exec curl -f, ${SIZE.targets} targets, a service with 8 slots (503 beyond)`, executed, 1.15, undefined, [[`auto: ${overloadShare}% of targets saw a 503, under 1%`, overloadShare < 1]]))
-checks.push(...conclude(`healthcheck, ${SIZE.backends} backends answering after 100 ms`, await healthcheck(), 1.2))
+if (runs('migrate')) checks.push(...conclude(`migrate, ${SIZE.namespaces} namespaces × 5 migrations on PostgreSQL`, await migrate(), 1.1, 1.5))
+if (runs('exec')) {
+  const executed = await exec()
+  const autoExec = executed.find((contender) => contender.workers === 'auto')!
+  const overloadShare = Number(/^([\d.]+)%/.exec(autoExec.note)![1])
+  checks.push(...conclude(`exec curl -f, ${SIZE.targets} targets, a service with 8 slots (503 beyond)`, executed, 1.15, undefined, [[`auto: ${overloadShare}% of targets saw a 503, under 1%`, overloadShare < 1]]))
+}
+if (runs('healthcheck')) checks.push(...conclude(`healthcheck, ${SIZE.backends} backends answering after 100 ms`, await healthcheck(), 1.2))
 console.log('')
 for (const [text, ok] of checks) console.log(`${ok ? 'PASS' : 'MISS'}  ${text}`)

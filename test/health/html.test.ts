@@ -2,18 +2,16 @@ import {mkdtemp, readFile, stat, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {chromium} from 'playwright-core'
 import type {Page} from 'playwright-core'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {startBackends} from '../../fixtures/servers/backends.mjs'
 import type {Backends} from '../../fixtures/servers/backends.mjs'
+import {launchChromium, pageProblems} from '../helpers/chromium.js'
 import {fanout, until} from '../helpers/cli.js'
 import {closedPort, httpServer} from '../helpers/servers.js'
 import type {TestServer} from '../helpers/servers.js'
 import {hasProgram} from '../helpers/system-program.js'
-
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
 let backends: Backends
 let https: TestServer
@@ -78,17 +76,10 @@ describe.runIf(hasProgram('chromium', 'chromium'))('--format html: the status pa
     // Self-contained: nothing fetched at view time.
     expect(html).not.toMatch(/<(script|link|img)\b|url\(|https?:\/\/(?!127\.0\.0\.1)/)
 
-    const browser = await chromium.launch({executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS})
+    const browser = await launchChromium()
     try {
       const view = await browser.newPage({viewport: {width: 1400, height: 600}})
-      const problems: string[] = []
-      view.on('console', (message) => {
-        if (message.type() === 'error' || message.type() === 'warning') problems.push(message.text())
-      })
-      view.on('pageerror', (error) => problems.push(error.message))
-      view.on('request', (request) => {
-        if (!request.url().startsWith('file:')) problems.push(`request to ${request.url()}`)
-      })
+      const problems = pageProblems(view)
       await view.goto(`file://${page}`)
       const rows = await view.$$eval('tbody tr', (trs) =>
         trs.map((tr) => ({
@@ -135,14 +126,10 @@ describe.runIf(hasProgram('chromium', 'chromium'))('--format html: the status pa
     const html = await readFile(merged, 'utf8')
     expect(html).not.toMatch(/<(script|link|img)\b|url\(|https?:\/\/(?!127\.0\.0\.1)/)
 
-    const browser = await chromium.launch({executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS})
+    const browser = await launchChromium()
     try {
       const view = await browser.newPage({viewport: {width: 1400, height: 600}})
-      const problems: string[] = []
-      view.on('pageerror', (error) => problems.push(error.message))
-      view.on('request', (request) => {
-        if (!request.url().startsWith('file:')) problems.push(`request to ${request.url()}`)
-      })
+      const problems = pageProblems(view)
       const one = await pageRows(view, whole)
       const joined = await pageRows(view, merged)
       expect(joined.rows.map((r) => r.name)).toEqual(['orders', 'cache', 'api', 'web'])

@@ -5,16 +5,15 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 
-import {chromium} from 'playwright-core'
 import type {Browser} from 'playwright-core'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {launchChromium, pageProblems} from '../helpers/chromium.js'
 import {fanout} from '../helpers/cli.js'
 import {parseJsonDocument} from '../helpers/json-schema.js'
 import {hasProgram} from '../helpers/system-program.js'
 
 // `--report report.html` and `--compare baseline.json` (issue 13, item 6), looked at in a real headless Chromium.
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
 interface Comparison {
   regressed: boolean
@@ -101,7 +100,7 @@ describe('loadtest --compare', () => {
 describe.runIf(hasProgram('chromium', 'chromium'))('loadtest --report in headless Chromium', () => {
   let browser: Browser
   beforeAll(async () => {
-    browser = await chromium.launch({executablePath: '/usr/bin/chromium', args: ARGS})
+    browser = await launchChromium()
   })
   afterAll(async () => {
     await browser?.close()
@@ -117,9 +116,7 @@ describe.runIf(hasProgram('chromium', 'chromium'))('loadtest --report in headles
       return route.abort()
     })
     const page = await context.newPage()
-    const problems: string[] = []
-    page.on('console', (message) => message.type() === 'error' && problems.push(message.text()))
-    page.on('pageerror', (error) => problems.push(error.message))
+    const problems = pageProblems(page)
     await page.goto(pathToFileURL(file).href)
     await page.waitForFunction(() => Object.keys((globalThis as {fanoutCharts?: object}).fanoutCharts ?? {}).length > 0)
     const charts = await page.evaluate(() => {
