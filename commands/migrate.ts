@@ -110,7 +110,7 @@ export default class Migrate extends NamespacesCommand {
       })),
     )
     metrics?.engine.begin(targets.length)
-    const report = await this.across(targets, (db, namespace, signal, database, deferIfBusy) => migrateNamespace(db, namespace, {...optionsIn[database]!, signal, deferIfBusy}), {
+    const report = await this.across(targets, (db, namespace, signal, database) => migrateNamespace(db, namespace, {...optionsIn[database]!, signal}), {
       workers: flags.workers,
       follow: (progress) => followLimit(flags.workers, progress, metrics?.engine),
       mode: modeOf(flags, 'fail-fast'),

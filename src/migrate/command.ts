@@ -164,7 +164,7 @@ export abstract class NamespacesCommand extends FanoutCommand {
    */
   protected async across<V extends object>(
     targets: Target[],
-    work: (db: Database, namespace: string, signal: AbortSignal, database: number, deferIfBusy: () => boolean) => Promise<V>,
+    work: (db: Database, namespace: string, signal: AbortSignal, database: number) => Promise<V>,
     options: RunOptions<V> & {
       quiet: boolean
       label?: string
@@ -180,10 +180,10 @@ export abstract class NamespacesCommand extends FanoutCommand {
       return await runNamespaces(
         this.commandName,
         targets,
-        (target, signal, deferIfBusy) => {
+        (target, signal) => {
           const {db, unreachable} = fleet[target.database]!
           if (!db) throw Object.assign(new Error(unreachable!.message), {code: unreachable!.code})
-          return work(db, target.namespace, signal, target.database, deferIfBusy)
+          return work(db, target.namespace, signal, target.database)
         },
         {
           ...options,

@@ -64,18 +64,7 @@ export class FleetQueue {
     for (const wake of waiting) wake()
   }
 
-  /** Whether `database` has targets no slot has taken yet. */
-  hasUntaken(database: number): boolean {
-    return this.next[database]! < this.queues[database]!.length
-  }
-
-  /** The slot gives its target back, to the end of its database's queue, and takes another on its next acquire. */
-  defer(slot: number, target: Target): void {
-    this.queues[target.database]!.push(target)
-    this.taken[slot] = undefined
-  }
-
-  /** Targets no slot took (the run stopped first, or a deferred one not taken again), in input order of their queues. */
+  /** Targets no slot took (the run stopped first), in input order. */
   untaken(): Target[] {
     return this.queues.flatMap((queue, database) => queue.slice(this.next[database]))
   }

@@ -38,8 +38,6 @@ export interface MigrateOptions {
   /** Given, consecutive transactional migrations go to the server as one query, which the latch can stop between two. */
   stop?: StopLatch
   onApplied?: (namespace: string, migration: Migration) => void
-  /** Asked when another run holds the namespace's lock: true gives the namespace back for later (NamespaceBusy). */
-  deferIfBusy?: () => boolean
 }
 
 /** A namespace's outcome: its version after the run, what was applied, and (dry run) what would be. */
@@ -60,7 +58,6 @@ export async function migrateNamespace(db: Database, namespace: string, options:
         ? dryRun(connection, namespace, options)
         : withNamespaceLock(connection, namespace, options.signal, () => new NamespaceStopped(snapshot(progress)), () =>
             migrateLocked(connection, namespace, options, progress),
-            options.deferIfBusy,
           ),
     )
   } catch (error) {

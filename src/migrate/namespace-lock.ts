@@ -8,14 +8,6 @@ const UNLOCK = "SELECT pg_advisory_unlock(hashtext('fanout_schema_history'), has
 const FIRST_WAIT_MS = 20
 const LONGEST_WAIT_MS = 500
 
-/** Another session holds the namespace's lock: its work goes back to the queue, to be taken again later. */
-export class NamespaceBusy extends Error {
-  constructor(namespace: string) {
-    super(`${namespace}: another run holds its lock`)
-    this.name = 'NamespaceBusy'
-  }
-}
-
 /**
  * Runs `work` holding the namespace's advisory lock, taken only around this namespace's own work: a second fanout
  * migrate on the same database waits for it, then finds the work done. (On PGlite the one connection, taken in
@@ -25,10 +17,6 @@ export class NamespaceBusy extends Error {
  * that call holds a snapshot, which the other run's CREATE INDEX CONCURRENTLY waits for while the other run holds the
  * lock — a deadlock (40P01). Between two tries this session is idle, with no snapshot. `signal` (fail-fast, Ctrl-C)
  * ends the wait with `stopped()`.
- *
- * When the first try finds the lock held and `deferIfBusy()` says there is other work, NamespaceBusy is thrown
- * instead of waiting: runs that start on the same list at once then split it between them rather than walk it in
- * step, each waiting on the namespace the one ahead is migrating.
  */
 export async function withNamespaceLock<T>(
   connection: Connection,
@@ -36,12 +24,10 @@ export async function withNamespaceLock<T>(
   signal: AbortSignal | undefined,
   stopped: () => Error,
   work: () => Promise<T>,
-  deferIfBusy?: () => boolean,
 ): Promise<T> {
   for (let wait = FIRST_WAIT_MS; ; wait = Math.min(wait * 2, LONGEST_WAIT_MS)) {
     const [row] = await connection.query<{locked: boolean}>(TRY_LOCK, [namespace])
     if (row!.locked) break
-    if (wait === FIRST_WAIT_MS && deferIfBusy?.()) throw new NamespaceBusy(namespace)
     if (signal?.aborted) throw stopped()
     // Jittered, so that runs waiting on one namespace do not try in step.
     await sleep(wait / 2 + Math.random() * wait, undefined, {signal}).catch(() => {})

@@ -5,7 +5,6 @@ import type {Envelope, Result, ResultStatus} from '../report/envelope.js'
 import {FleetQueue} from './fleet-queue.js'
 import type {Target} from './fleet-queue.js'
 import {NamespaceFailure, NamespaceStopped, isOverload, isTransient} from './failures.js'
-import {NamespaceBusy} from './namespace-lock.js'
 
 /** A namespace's line in every migrate report: what the work returned, or where it stood when it failed. */
 export type NamespaceResult<V extends object> = Result & Partial<V> & {error?: NamespaceError}
@@ -27,25 +26,18 @@ export type RunOptions<V> = Pick<ForkJoinOptions<number, V>, 'workers' | 'mode' 
 export async function runNamespaces<V extends object>(
   command: string,
   targets: Target[],
-  work: (target: Target, signal: AbortSignal, deferIfBusy: () => boolean) => Promise<V>,
+  work: (target: Target, signal: AbortSignal) => Promise<V>,
   options: RunOptions<V> & {capacity: number[]; fields?: (target: Target) => object; onSettled?: (slot: number, outcome: Outcome<V>) => void},
 ): Promise<Envelope<NamespaceResult<V>>> {
   const queue = new FleetQueue(targets, options.capacity)
   const task = async (slot: number, signal: AbortSignal) => {
-    for (;;) {
-      const target = await queue.acquire(slot, signal)
-      try {
-        // A namespace another run holds goes to the back of the queue while its database has others to take.
-        return await work(target, signal, () => queue.hasUntaken(target.database))
-      } catch (error) {
-        if (error instanceof NamespaceBusy) {
-          queue.defer(slot, target)
-          continue
-        }
-        throw isOverload(error) ? markOverload(error as Error) : error
-      } finally {
-        queue.release(target)
-      }
+    const target = await queue.acquire(slot, signal)
+    try {
+      return await work(target, signal)
+    } catch (error) {
+      throw isOverload(error) ? markOverload(error as Error) : error
+    } finally {
+      queue.release(target)
     }
   }
   const slots = targets.map((_, index) => index)

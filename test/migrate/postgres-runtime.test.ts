@@ -1,4 +1,3 @@
-import pg from 'pg'
 import {describe, expect, it} from 'vitest'
 
 import {until} from '../helpers/cli.js'
@@ -92,27 +91,6 @@ describe('runs at once on one database (finding 2)', {timeout: 120_000}, () => {
               (SELECT count(*)::int FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname LIKE 'cc\\_%' AND c.relname IN ('orders_customer', 'orders_placed')) AS indexes`,
     )
     expect(counts).toEqual({rows: 100, history: 500, failed: 0, invalid: 0, indexes: 200})
-  })
-
-  it('a namespace another session holds goes to the back of the queue: the others are migrated meanwhile, it last', async () => {
-    const dir = await migrationsOf({'V1__t.sql': 'CREATE TABLE t (id int);\n'})
-    const [held, ...others] = names('held', 4)
-    const holder = new pg.Client(db().url)
-    await holder.connect()
-    try {
-      // The key fanout's own runs take for a namespace, held as another fanout migrate would hold it.
-      await holder.query("SELECT pg_advisory_lock(hashtext('fanout_schema_history'), hashtext($1))", [held])
-      const run = migrate(['--dir', dir, '-n', [held, ...others].join(','), '--create-namespaces', '--workers', '1'])
-      // With one worker, each of the others migrated while the first namespace is still held: it did not wait in line.
-      await until(async () => (await db().query(`SELECT 1 FROM pg_tables WHERE tablename = 't' AND schemaname = ANY($1)`, [others])).length === others.length, 30_000)
-      await holder.query("SELECT pg_advisory_unlock(hashtext('fanout_schema_history'), hashtext($1))", [held])
-      const result = await run
-      expect(result.code, result.stderr).toBe(0)
-      expect(result.lines.map((line) => [line.target, line.status, line.version])).toEqual([held, ...others].map((namespace) => [namespace, 'succeeded', '1']))
-      expect(await history(held)).toEqual([{version: '1', success: true}])
-    } finally {
-      await holder.end()
-    }
   })
 })
 
