@@ -15,20 +15,21 @@ import {mkdtemp, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {parseArgs} from 'node:util'
 
 import pg from 'pg'
 
 import {renderTable} from '../src/report/table.js'
 import {runFanout} from './fanout-process.js'
+import {onlyPart} from './only-part.js'
 
 // Imported by URL: the compiled bench runs from dist/bench, the fixtures stay where they are.
 const {startBackends} = (await import(new URL('../../fixtures/servers/backends.mjs', import.meta.url).href)) as typeof import('../fixtures/servers/backends.mjs')
 const {startSlotService} = (await import(new URL('../../fixtures/servers/slots.mjs', import.meta.url).href)) as typeof import('../fixtures/servers/slots.mjs')
 
-const QUICK = process.argv.includes('--quick')
-const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined
-if (ONLY !== undefined && !['migrate', 'exec', 'healthcheck'].includes(ONLY)) throw new Error(`--only expects migrate, exec or healthcheck; got ${ONLY}`)
-const runs = (section: string) => ONLY === undefined || ONLY === section
+const {values} = parseArgs({options: {quick: {type: 'boolean', default: false}, only: {type: 'string'}}})
+const QUICK = values.quick
+const runs = onlyPart(['migrate', 'exec', 'healthcheck'], values.only)
 const SIZE = QUICK ? {namespaces: 100, targets: 300, backends: 1000} : {namespaces: 1000, targets: 2000, backends: 5000}
 const SERVER = process.env.FANOUT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const MIGRATIONS = fileURLToPath(new URL('../../fixtures/migrations', import.meta.url))

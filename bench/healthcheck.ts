@@ -20,6 +20,7 @@ import * as dnsPacket from 'dns-packet'
 
 import {renderTable} from '../src/report/table.js'
 import {BIN, runFanout, runProcess} from './fanout-process.js'
+import {onlyPart} from './only-part.js'
 
 // Imported by URL: the compiled bench runs from dist/bench, the fixture stays where it is.
 const fixture = new URL('../../fixtures/servers/backends.mjs', import.meta.url).href
@@ -28,9 +29,8 @@ const FLOOR = fileURLToPath(new URL('./healthcheck-floor.js', import.meta.url))
 
 const {values} = parseArgs({options: {scale: {type: 'string', default: '1'}, only: {type: 'string'}}})
 const scale = Number(values.scale)
-if (values.only !== undefined && !['throughput', 'watch'].includes(values.only)) throw new Error(`--only expects throughput or watch; got ${values.only}`)
-// One part alone, when only that part changed: the watch part's ten rounds need no throughput runs before them.
-const runs = (part: 'throughput' | 'watch') => values.only === undefined || values.only === part
+// The watch part's ten rounds need no throughput runs before them.
+const runs = onlyPart(['throughput', 'watch'], values.only)
 const n = (count: number) => Math.max(10, Math.round(count * scale))
 
 const DELAY_MS = 100

@@ -17,14 +17,15 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {fileURLToPath} from 'node:url'
+import {parseArgs} from 'node:util'
 
 import {renderTable} from '../src/report/table.js'
 import {BIN, runProcess} from './fanout-process.js'
+import {onlyPart} from './only-part.js'
 
-const quick = process.argv.includes('--quick')
-// One protocol alone, when only its client changed: `--only https`.
-const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined
-if (only !== undefined && !['http1', 'https', 'http2'].includes(only)) throw new Error(`--only expects http1, https or http2; got ${only}`)
+const {values} = parseArgs({options: {quick: {type: 'boolean', default: false}, only: {type: 'string'}}})
+const quick = values.quick
+const wanted = onlyPart(['http1', 'https', 'http2'], values.only)
 const SECONDS = Number(process.env.LOADTEST_BENCH_SECONDS ?? (quick ? 3 : 10))
 const LONG_SECONDS = Number(process.env.LOADTEST_BENCH_LONG_SECONDS ?? (quick ? 6 : 60))
 const CONNECTIONS = 50
@@ -89,6 +90,8 @@ async function h2load(url: string): Promise<Result> {
 
 type Client = [name: string, run: () => Promise<Result>]
 interface Protocol {
+  /** What `--only` calls it. */
+  key: 'http1' | 'https' | 'http2'
   name: string
   ours: (seconds: number) => Promise<Result>
   others: Client[]
@@ -99,7 +102,7 @@ interface Protocol {
 const h1 = `http://127.0.0.1:${plain}/`
 const https = `https://127.0.0.1:${tls}/`
 const h2url = `https://127.0.0.1:${h2}/`
-const protocols: (Protocol & {key: string})[] = [
+const protocols: Protocol[] = [
   {
     key: 'http1',
     name: `HTTP/1.1, ${CONNECTIONS} connections`,
@@ -127,7 +130,7 @@ const best = (runs: Result[]) => runs.reduce((a, b) => (b.rps > a.rps ? b : a))
 const checks: [string, boolean][] = []
 try {
   console.log(`nginx 1 worker on core 0, clients on core 1, ${SECONDS} s a run, best of two interleaved${quick ? ' (--quick)' : ''}`)
-  for (const protocol of protocols.filter(({key}) => only === undefined || key === only)) {
+  for (const protocol of protocols.filter(({key}) => wanted(key))) {
     // This machine is shared: each client runs twice, interleaved with the others, and its better run counts.
     const runs: Result[][] = [[], ...protocol.others.map(() => [])]
     for (let round = 0; round < 2; round++) {
