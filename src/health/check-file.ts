@@ -1,11 +1,9 @@
-import {isMap, isSeq} from 'yaml'
-import type {Node, YAMLMap} from 'yaml'
-
 import {UsageError} from '../cli/errors.js'
 import {configFiles} from './config-files.js'
 import {gatusChecks, isGatusConfig} from './gatus-config.js'
 import type {GatusFile} from './gatus-config.js'
-import {YamlReader, parseYaml, readConfigText} from './yaml-reader.js'
+import type {YamlNode} from '../cli/yaml-node.js'
+import {YamlReader, readConfigText} from './yaml-reader.js'
 import type {Check, CheckDefaults} from './check.js'
 import {maskUrl} from '../report/mask.js'
 import {defaultConditions, parseMethod} from './check.js'
@@ -47,7 +45,7 @@ export async function loadCheckFiles(paths: string[], cli: CheckDefaults, env: N
     notes.push(...loaded.notes)
   }
   if (checks.length === 0) throw new UsageError(`${paths.join(', ')}: no checks to run; add an endpoint or a check with a url`)
-  const seen = new Map<string, string>()
+  const seen = new Map<string, Check['where']>()
   for (const check of checks) {
     const key = `${check.group ?? ''}\u0000${check.name}`
     const first = seen.get(key)
@@ -63,31 +61,32 @@ export function loadCheckFile(path: string, cli: CheckDefaults, env: NodeJS.Proc
 }
 
 function fanoutChecks(path: string, text: string, cli: CheckDefaults, env: NodeJS.ProcessEnv): Omit<CheckFile, 'notes'> {
-  const {root, lines} = parseYaml(path, text)
-  const reader = new CheckFileReader(path, lines, env)
-  if (!isMap(root)) throw reader.error(root, 'expected a mapping with `checks:` (and optionally `defaults:`), or Gatus\'s `endpoints:`')
+  const reader = new CheckFileReader(path, text, env)
+  const root = reader.root
+  if (!root.isMap) throw reader.error(root, 'expected a mapping with `checks:` (and optionally `defaults:`), or Gatus\'s `endpoints:`')
   reader.keys(root, ['defaults', 'checks'])
-  const defaultsNode = reader.get(root, 'defaults')
+  const defaultsNode = root.get('defaults')
   const defaults: CheckDefaults = {...cli}
   let retryDelayMs: number | undefined
   if (defaultsNode) {
     const map = reader.map(defaultsNode, 'defaults')
     reader.keys(map, DEFAULT_KEYS)
     Object.assign(defaults, reader.settings(map, cli))
-    const delay = reader.get(map, 'retry-delay')
+    const delay = map.get('retry-delay')
     if (delay) retryDelayMs = reader.duration(delay, 'retry-delay')
   }
-  const checksNode = reader.get(root, 'checks')
+  const checksNode = root.get('checks')
   if (!checksNode) throw reader.error(root, 'no `checks:` list; add one entry per backend with at least a url')
-  if (!isSeq(checksNode) || checksNode.items.length === 0) throw reader.error(checksNode, '`checks` must be a non-empty list')
-  return {checks: checksNode.items.map((item) => reader.check(item as Node, defaults)), retryDelayMs}
+  const items = checksNode.items()
+  if (items.length === 0) throw reader.error(checksNode, '`checks` must be a non-empty list')
+  return {checks: items.map((item) => reader.check(item, defaults)), retryDelayMs}
 }
 
 /** fanout's own check file: `defaults` and `checks`. */
 class CheckFileReader extends YamlReader {
   /** timeout, retries, insecure and headers: shared by `defaults` and each check, each falling back to `base`. */
-  settings(map: YAMLMap, base: CheckDefaults): CheckDefaults {
-    const get = (key: string) => map.get(key, true) as Node | undefined
+  settings(map: YamlNode, base: CheckDefaults): CheckDefaults {
+    const get = (key: string) => map.get(key)
     const timeout = get('timeout')
     const retries = get('retries')
     const insecure = get('insecure')
@@ -100,11 +99,11 @@ class CheckFileReader extends YamlReader {
     }
   }
 
-  check(node: Node, defaults: CheckDefaults): Check {
+  check(node: YamlNode, defaults: CheckDefaults): Check {
     const map = this.map(node, 'each check')
     this.keys(map, CHECK_KEYS)
     const where = this.where(node)
-    const get = (key: string) => map.get(key, true) as Node | undefined
+    const get = (key: string) => map.get(key)
     const urlNode = get('url')
     if (!urlNode) throw this.error(node, 'check has no `url`; add one, e.g. url: https://api.internal/health')
     const url = this.url(urlNode)

@@ -6,6 +6,7 @@ import type {Condition} from './conditions.js'
 import {parseCondition} from './conditions.js'
 import {probeFor} from './probes/index.js'
 import type {ProbeOptions} from './types.js'
+import type {Where} from '../cli/yaml-node.js'
 
 /** What a Gatus endpoint's `client`, `dns` and `ssh` say, handed to the probe as they are. */
 export type ClientSettings = Partial<
@@ -36,7 +37,7 @@ export interface Check extends CheckDefaults {
   /** Gatus's `extra-labels`: added to the check's Prometheus series. */
   labels?: Record<string, string>
   /** Where the check was written (`checks.yaml:12`, `--file urls.txt:3`, `argument 2`): for errors. */
-  where: string
+  where: Where
 }
 
 const REDACTED = '<redacted>'
@@ -90,7 +91,7 @@ export function checksFromUrls(urls: Line[], defaults: CheckDefaults, conditions
 const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 
 /** The method upper-cased, or a UsageError naming where it was written. */
-export function parseMethod(text: string, where: string): string {
+export function parseMethod(text: string, where: Where): string {
   if (!METHOD.test(text)) {
     throw new UsageError(`${where}: method ${JSON.stringify(text)} is not an HTTP method; write one word like GET, POST or HEAD`)
   }
@@ -103,7 +104,7 @@ export function readUrlFile(path: string): Promise<Line[]> {
 }
 
 /** A check's URL, refused before anything runs when it is malformed, of an unknown scheme or missing a port. */
-export function parseUrl(text: string, where: string): URL {
+export function parseUrl(text: string, where: Where): URL {
   let url: URL
   try {
     url = new URL(text)

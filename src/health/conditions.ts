@@ -1,6 +1,7 @@
 import {UsageError} from '../cli/errors.js'
 import {accepts, formatBytes, formatDuration, parseTimeSpan} from '../cli/values.js'
 import type {ProbeResult} from './types.js'
+import type {Where} from '../cli/yaml-node.js'
 
 export interface ConditionResult {
   /** The condition as written, e.g. `[STATUS] == 200`. */
@@ -210,7 +211,7 @@ function unbalanced(text: string): string | undefined {
  * `LEFT OP RIGHT`: LEFT is a placeholder, `len(...)` or `has(...)`; RIGHT a value, `pat(GLOB)` or `any(a, b, ...)`.
  * Throws UsageError `${where}: <what is wrong> in "<condition>"; <the fix>`.
  */
-export function parseCondition(text: string, where: string): Condition {
+export function parseCondition(text: string, where: Where): Condition {
   const source = text.trim()
   function fail(what: string, fix: string): never {
     throw new UsageError(`${where}: ${what} in "${printable(source)}"; ${fix}`)

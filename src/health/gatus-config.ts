@@ -1,14 +1,13 @@
 import {readFileSync} from 'node:fs'
 
 import ssh2 from 'ssh2'
-import {isMap, isScalar, isSeq} from 'yaml'
-import type {Node, YAMLMap} from 'yaml'
 
 import type {Check, CheckDefaults, ClientSettings} from './check.js'
 import {defaultConditions, parseMethod, parseUrl} from './check.js'
 import {oauth2ClientCredentials} from './oauth2.js'
 import type {Resolver} from './types.js'
-import {YamlReader, parseYaml} from './yaml-reader.js'
+import type {Where, YamlNode} from '../cli/yaml-node.js'
+import {YamlReader} from './yaml-reader.js'
 
 const sshUtils = ssh2.utils
 
@@ -73,15 +72,15 @@ const OWN_LABELS = new Set(['target', 'name', 'phase', 'group'])
 
 /** What was read and not used, said once per key: `alerts (3 endpoints, first at a.yaml:12) ignored by fanout: …`. */
 class Notes {
-  private readonly seen = new Map<string, {count: number; where: string; line: (count: number, where: string) => string}>()
+  private readonly seen = new Map<string, {count: number; where: Where; line: (count: number, where: Where) => string}>()
 
-  add(key: string, where: string, line: (count: number, where: string) => string): void {
+  add(key: string, where: Where, line: (count: number, where: Where) => string): void {
     const known = this.seen.get(key)
     if (known) known.count++
     else this.seen.set(key, {count: 1, where, line})
   }
 
-  ignored(key: string, where: string, what: string): void {
+  ignored(key: string, where: Where, what: string): void {
     this.add(key, where, (count, first) => `${key} (${count === 1 ? `at ${first}` : `${count} ${what}s, first at ${first}`}) ignored by fanout: ${SERVER_ONLY[key]}`)
   }
 
@@ -98,26 +97,25 @@ class Notes {
 export function gatusChecks(files: GatusFile[], cli: CheckDefaults, env: NodeJS.ProcessEnv): {checks: Check[]; notes: string[]} {
   const notes = new Notes()
   const checks: Check[] = []
-  const topLevel = new Map<string, string>()
+  const topLevel = new Map<string, Where>()
   let disabled = 0
   for (const file of files) {
     const text = expandEnv(file, env, notes)
-    const {root, lines} = parseYaml(file.path, text)
-    const reader = new GatusReader(file.path, lines, undefined)
-    if (!isMap(root)) throw reader.error(root, 'expected a mapping with `endpoints:`')
-    for (const pair of root.items) {
-      const key = reader.keyOf(pair.key as Node)
-      const where = reader.where(pair.key as Node)
+    const reader = new GatusReader(file.path, text, undefined)
+    const root = reader.root
+    if (!root.isMap) throw reader.error(root, 'expected a mapping with `endpoints:`')
+    for (const {key, keyNode, value} of root.pairs()) {
+      const where = reader.where(keyNode)
       if (TOP_IGNORED.includes(key)) notes.ignored(key, where, 'file')
-      else if (!TOP_KEYS.includes(key)) throw reader.error(pair.key as Node, `unknown key "${key}"; expected one of: ${[...TOP_KEYS, ...TOP_IGNORED].join(', ')}`)
+      else if (!TOP_KEYS.includes(key)) throw reader.error(keyNode, `unknown key "${key}"; expected one of: ${[...TOP_KEYS, ...TOP_IGNORED].join(', ')}`)
       // Gatus merges files deeply: lists add up, a plain value set twice is an error.
-      if (isScalar(pair.value)) {
+      if (!value.isMap && !value.isSeq) {
         const first = topLevel.get(key)
-        if (first) throw reader.error(pair.key as Node, `"${key}" is also set at ${first}; set it in one file only`)
+        if (first) throw reader.error(keyNode, `"${key}" is also set at ${first}; set it in one file only`)
         topLevel.set(key, where)
       }
     }
-    const endpoints = reader.get(root, 'endpoints')
+    const endpoints = root.get('endpoints')
     if (endpoints) {
       for (const item of reader.list(endpoints, 'endpoints')) {
         const check = reader.endpoint(item, cli, notes)
@@ -125,12 +123,12 @@ export function gatusChecks(files: GatusFile[], cli: CheckDefaults, env: NodeJS.
         else disabled++
       }
     }
-    const external = reader.get(root, 'external-endpoints')
+    const external = root.get('external-endpoints')
     if (external) {
       for (const item of reader.list(external, 'external-endpoints')) {
         const map = reader.map(item, 'each external endpoint')
         reader.keys(map, EXTERNAL_KEYS)
-        if (!reader.get(map, 'name')) throw reader.error(item, 'external endpoint has no `name`; Gatus needs one')
+        if (!map.get('name')) throw reader.error(item, 'external endpoint has no `name`; Gatus needs one')
         notes.add('external-endpoints', reader.where(item), (count, first) =>
           `external-endpoints (${count}, first at ${first}) not checked by fanout: their results are pushed to a Gatus server, there is nothing to probe`,
         )
@@ -159,51 +157,46 @@ function expandEnv(file: GatusFile, env: NodeJS.ProcessEnv, notes: Notes): strin
 }
 
 class GatusReader extends YamlReader {
-  keyOf(node: Node): string {
-    return isScalar(node) ? String(node.value) : String(node)
-  }
-
-  list(node: Node, name: string): Node[] {
-    if (!isSeq(node)) throw this.error(node, `\`${name}\` must be a list`)
-    return node.items as Node[]
+  list(node: YamlNode, name: string): YamlNode[] {
+    if (!node.isSeq) throw this.error(node, `\`${name}\` must be a list`)
+    return node.items()
   }
 
   /** `keys` that also notes the `ignored` ones (read past, said once) instead of refusing them. */
-  section(map: YAMLMap, used: string[], ignored: string[], notes: Notes, what: string): void {
-    for (const pair of map.items) {
-      const key = this.keyOf(pair.key as Node)
-      if (key in CLIENT_UNSUPPORTED && used === CLIENT_KEYS) throw this.error(pair.key as Node, `client.${key} is not supported: ${CLIENT_UNSUPPORTED[key]}`)
-      if (ignored.includes(key)) notes.ignored(key, this.where(pair.key as Node), what)
-      else if (!used.includes(key)) throw this.error(pair.key as Node, `unknown key "${key}"; expected one of: ${[...used, ...ignored].join(', ')}`)
+  section(map: YamlNode, used: string[], ignored: string[], notes: Notes, what: string): void {
+    for (const {key, keyNode} of map.pairs()) {
+      if (key in CLIENT_UNSUPPORTED && used === CLIENT_KEYS) throw this.error(keyNode, `client.${key} is not supported: ${CLIENT_UNSUPPORTED[key]}`)
+      if (ignored.includes(key)) notes.ignored(key, this.where(keyNode), what)
+      else if (!used.includes(key)) throw this.error(keyNode, `unknown key "${key}"; expected one of: ${[...used, ...ignored].join(', ')}`)
     }
   }
 
-  text(map: YAMLMap, key: string): string | undefined {
-    const node = this.get(map, key)
+  text(map: YamlNode, key: string): string | undefined {
+    const node = map.get(key)
     return node ? this.string(node, key) : undefined
   }
 
-  flag(map: YAMLMap, key: string): boolean | undefined {
-    const node = this.get(map, key)
+  flag(map: YamlNode, key: string): boolean | undefined {
+    const node = map.get(key)
     return node ? this.boolean(node, key) : undefined
   }
 
   /** One endpoint as a check; undefined when it is disabled. */
-  endpoint(node: Node, cli: CheckDefaults, notes: Notes): Check | undefined {
+  endpoint(node: YamlNode, cli: CheckDefaults, notes: Notes): Check | undefined {
     const map = this.map(node, 'each endpoint')
     this.section(map, ENDPOINT_KEYS, ENDPOINT_IGNORED, notes, 'endpoint')
     if (this.flag(map, 'enabled') === false) return undefined
     const name = this.text(map, 'name')
     if (!name) throw this.error(node, 'endpoint has no `name`; Gatus needs one, e.g. name: api')
-    const urlNode = this.get(map, 'url')
+    const urlNode = map.get('url')
     if (!urlNode) throw this.error(node, `endpoint "${name}" has no \`url\`; add one, e.g. url: https://api.internal/health`)
     const client: ClientSettings = {}
-    const dnsNode = this.get(map, 'dns')
+    const dnsNode = map.get('dns')
     const url = dnsNode ? this.dnsServer(urlNode, dnsNode, client) : this.url(urlNode)
     const settings = this.client(map, cli, client, notes)
-    const sshNode = this.get(map, 'ssh')
+    const sshNode = map.get('ssh')
     if (sshNode) client.ssh = this.ssh(sshNode)
-    const headers = this.get(map, 'headers')
+    const headers = map.get('headers')
     let body = this.text(map, 'body')
     const graphql = this.flag(map, 'graphql') ?? false
     const allHeaders = {...settings.headers, ...(headers ? this.headers(headers) : {})}
@@ -212,12 +205,12 @@ class GatusReader extends YamlReader {
       body = JSON.stringify({query: body ?? ''})
       allHeaders['content-type'] ??= 'application/json'
     }
-    const methodNode = this.get(map, 'method')
+    const methodNode = map.get('method')
     const method = parseMethod(methodNode ? this.string(methodNode, 'method') : graphql ? 'POST' : 'GET', this.where(methodNode ?? node))
-    const conditionsNode = this.get(map, 'conditions')
-    const interval = this.get(map, 'interval')
-    const ui = this.get(map, 'ui')
-    const labels = this.get(map, 'extra-labels')
+    const conditionsNode = map.get('conditions')
+    const interval = map.get('interval')
+    const ui = map.get('ui')
+    const labels = map.get('extra-labels')
     return {
       ...settings,
       headers: allHeaders,
@@ -241,16 +234,16 @@ class GatusReader extends YamlReader {
    * ssh2 cannot read, or an encrypted one without the right `passphrase`, is exit 2 here rather than a failed login
    * at every run.
    */
-  private ssh(node: Node): NonNullable<ClientSettings['ssh']> {
+  private ssh(node: YamlNode): NonNullable<ClientSettings['ssh']> {
     const ssh = this.map(node, 'ssh')
     this.keys(ssh, SSH_KEYS)
     const privateKey = this.text(ssh, 'private-key')
     const passphrase = this.text(ssh, 'passphrase')
-    if (passphrase !== undefined && !privateKey) throw this.error(this.get(ssh, 'passphrase'), 'ssh.passphrase is for a private key; add ssh.private-key or drop the passphrase')
+    if (passphrase !== undefined && !privateKey) throw this.error(ssh.get('passphrase'), 'ssh.passphrase is for a private key; add ssh.private-key or drop the passphrase')
     if (privateKey) {
       const parsed = sshUtils.parseKey(privateKey, passphrase)
       if (parsed instanceof Error) {
-        throw this.error(this.get(ssh, 'private-key'), `ssh.private-key cannot be used (${parsed.message}); give the key itself, PEM or OpenSSH, as a YAML | block, with ssh.passphrase if it is encrypted`)
+        throw this.error(ssh.get('private-key'), `ssh.private-key cannot be used (${parsed.message}); give the key itself, PEM or OpenSSH, as a YAML | block, with ssh.passphrase if it is encrypted`)
       }
     }
     return {
@@ -262,12 +255,12 @@ class GatusReader extends YamlReader {
   }
 
   /** A DNS endpoint's url is the server to ask: `8.8.8.8`, `host:5353`, `udp://…` or `tcp://…` (DNS over TCP). */
-  private dnsServer(urlNode: Node, dnsNode: Node, client: ClientSettings): URL {
+  private dnsServer(urlNode: YamlNode, dnsNode: YamlNode, client: ClientSettings): URL {
     const dns = this.map(dnsNode, 'dns')
     this.keys(dns, DNS_KEYS)
     const queryType = (this.text(dns, 'query-type') ?? '').toUpperCase()
     const queryName = this.text(dns, 'query-name')
-    if (!DNS_TYPES.includes(queryType)) throw this.error(this.get(dns, 'query-type') ?? dnsNode, `dns.query-type must be one of ${DNS_TYPES.join(', ')}`)
+    if (!DNS_TYPES.includes(queryType)) throw this.error(dns.get('query-type') ?? dnsNode, `dns.query-type must be one of ${DNS_TYPES.join(', ')}`)
     if (!queryName) throw this.error(dnsNode, 'dns.query-name is missing; write the name to ask about, e.g. query-name: example.org')
     const written = this.string(urlNode, 'url')
     const tcp = written.startsWith('tcp://')
@@ -277,37 +270,37 @@ class GatusReader extends YamlReader {
   }
 
   /** Gatus's `client` block over the command line's settings. */
-  private client(map: YAMLMap, cli: CheckDefaults, client: ClientSettings, notes: Notes): CheckDefaults {
+  private client(map: YamlNode, cli: CheckDefaults, client: ClientSettings, notes: Notes): CheckDefaults {
     const settings = {...cli}
-    const node = this.get(map, 'client')
+    const node = map.get('client')
     if (!node) return settings
     const block = this.map(node, 'client')
     this.section(block, CLIENT_KEYS, [], notes, 'endpoint')
     const insecure = this.flag(block, 'insecure')
     if (insecure !== undefined) settings.insecure = insecure
-    const timeout = this.get(block, 'timeout')
+    const timeout = block.get('timeout')
     if (timeout) settings.timeoutMs = this.duration(timeout, 'client.timeout')
     if (this.flag(block, 'ignore-redirect')) client.ignoreRedirects = true
-    const resolverNode = this.get(block, 'dns-resolver')
+    const resolverNode = block.get('dns-resolver')
     if (resolverNode) client.resolver = this.resolver(resolverNode)
     const network = this.text(block, 'network')
     if (network !== undefined) {
-      if (!['ip', 'ip4', 'ip6'].includes(network)) throw this.error(this.get(block, 'network'), 'client.network must be ip, ip4 or ip6')
+      if (!['ip', 'ip4', 'ip6'].includes(network)) throw this.error(block.get('network'), 'client.network must be ip, ip4 or ip6')
       if (network !== 'ip') client.family = network === 'ip4' ? 4 : 6
     }
-    const proxy = this.get(block, 'proxy-url')
+    const proxy = block.get('proxy-url')
     if (proxy) {
       const text = this.string(proxy, 'proxy-url')
       if (!/^http:\/\//.test(text)) throw this.error(proxy, 'client.proxy-url must be an http:// URL of an HTTP proxy')
       client.proxy = new URL(text)
     }
-    const tls = this.get(block, 'tls')
+    const tls = block.get('tls')
     if (tls) client.clientCertificate = this.certificate(tls, notes)
-    const oauth2 = this.get(block, 'oauth2')
+    const oauth2 = block.get('oauth2')
     if (oauth2) {
       const settingsMap = this.map(oauth2, 'oauth2')
       this.keys(settingsMap, OAUTH2_KEYS)
-      const scopes = this.get(settingsMap, 'scopes')
+      const scopes = settingsMap.get('scopes')
       const [tokenUrl, clientId, clientSecret] = ['token-url', 'client-id', 'client-secret'].map((key) => this.text(settingsMap, key))
       if (!tokenUrl || !clientId || !clientSecret || !scopes) {
         throw this.error(oauth2, 'client.oauth2 needs token-url, client-id, client-secret and scopes (the client credentials flow)')
@@ -317,7 +310,7 @@ class GatusReader extends YamlReader {
     return settings
   }
 
-  private resolver(node: Node): Resolver {
+  private resolver(node: YamlNode): Resolver {
     const text = this.string(node, 'dns-resolver')
     const match = /^(udp|tcp):\/\/(\[[^\]]+\]|[^:/]+):(\d+)$/.exec(text)
     const port = Number(match?.[3])
@@ -326,7 +319,7 @@ class GatusReader extends YamlReader {
   }
 
   /** Client certificate and key for mutual TLS, read now: a missing file is exit 2 before anything runs. */
-  private certificate(node: Node, notes: Notes): {cert: Buffer; key: Buffer} {
+  private certificate(node: YamlNode, notes: Notes): {cert: Buffer; key: Buffer} {
     const tls = this.map(node, 'tls')
     this.section(tls, TLS_KEYS, TLS_IGNORED, notes, 'endpoint')
     const read = (key: string) => {
@@ -335,26 +328,25 @@ class GatusReader extends YamlReader {
       try {
         return readFileSync(path)
       } catch (error) {
-        throw this.error(this.get(tls, key), `cannot read client.tls.${key} "${path}" (${(error as NodeJS.ErrnoException).code}); check the path`)
+        throw this.error(tls.get(key), `cannot read client.tls.${key} "${path}" (${(error as NodeJS.ErrnoException).code}); check the path`)
       }
     }
     return {cert: read('certificate-file'), key: read('private-key-file')}
   }
 
-  private ui(node: Node, notes: Notes): {url: boolean; hostname: boolean; port: boolean} {
+  private ui(node: YamlNode, notes: Notes): {url: boolean; hostname: boolean; port: boolean} {
     const ui = this.map(node, 'ui')
     this.section(ui, UI_KEYS, UI_IGNORED, notes, 'endpoint')
     return {url: this.flag(ui, 'hide-url') ?? false, hostname: this.flag(ui, 'hide-hostname') ?? false, port: this.flag(ui, 'hide-port') ?? false}
   }
 
-  private labels(node: Node): Record<string, string> {
+  private labels(node: YamlNode): Record<string, string> {
     const labels: Record<string, string> = {}
-    for (const pair of this.map(node, 'extra-labels').items) {
-      const name = this.keyOf(pair.key as Node)
+    for (const {key: name, keyNode, value} of this.map(node, 'extra-labels').pairs()) {
       if (!LABEL_NAME.test(name) || OWN_LABELS.has(name) || name.startsWith('__')) {
-        throw this.error(pair.key as Node, `extra-labels: "${name}" cannot be a Prometheus label name; use letters, digits and _ (not target, name, phase or group)`)
+        throw this.error(keyNode, `extra-labels: "${name}" cannot be a Prometheus label name; use letters, digits and _ (not target, name, phase or group)`)
       }
-      labels[name] = this.string(pair.value as Node, `extra-labels.${name}`)
+      labels[name] = this.string(value, `extra-labels.${name}`)
     }
     return labels
   }

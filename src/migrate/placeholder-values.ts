@@ -1,8 +1,7 @@
 import {readFile} from 'node:fs/promises'
 
-import {parse} from 'yaml'
-
 import {UsageError} from '../cli/errors.js'
+import {YamlFile} from '../cli/yaml-node.js'
 import {BUILT_IN} from './placeholders.js'
 
 const KEY = /^[A-Za-z0-9_.-]+$/
@@ -24,12 +23,7 @@ export async function placeholderValues(flags: {config?: string; placeholder?: s
     }
   }
   if (text !== undefined) {
-    let config: unknown
-    try {
-      config = parse(text)
-    } catch (error) {
-      throw new UsageError(`${file}: not valid YAML (${(error as Error).message.split('\n', 1)[0]}); fix it`)
-    }
+    const config = new YamlFile(file, text).root.value
     const map = (config as {placeholders?: unknown} | null)?.placeholders
     if (map !== undefined && map !== null) {
       if (typeof map !== 'object' || Array.isArray(map)) throw new UsageError(`${file}: placeholders: must be a map of name: value; got ${JSON.stringify(map)}`)

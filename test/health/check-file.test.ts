@@ -67,7 +67,7 @@ checks:
     expect(api!.url.href).toBe('http://127.0.0.1:8081/health')
     expect(api!.headers).toEqual({'x-team': 'platform', authorization: 'Bearer s3cret'})
     expect(api!.conditions.map((c) => c.text)).toEqual(['[STATUS] == 200', '[BODY].status == UP'])
-    expect(api!.where).toBe(`${path}:9`) // the file starts with a blank line
+    expect(String(api!.where)).toBe(`${path}:9`) // the file starts with a blank line
     expect(tcp).toMatchObject({name: 'tcp://127.0.0.1:5432', timeoutMs: 500, retries: 0})
     expect(tcp!.conditions.map((c) => c.text)).toEqual(['[CONNECTED] == true'])
     expect(submit).toMatchObject({method: 'POST', body: '{"ping": true}', insecure: true, timeoutMs: 9000})
@@ -95,6 +95,42 @@ checks:
     expect(await loadError('- url: http://a\n')).toMatch(/^checks.yaml:1: expected a mapping with `checks:`/)
     expect(await loadError('defaults: {}\n')).toMatch(/no `checks:` list/)
     expect(await loadError('checks:\n  - url: http://a\n    insecure: maybe\n')).toBe('checks.yaml:3: `insecure` must be true or false')
+  })
+
+  it('reads anchors and merge keys, as Gatus files share a client block, and still names the line of a bad value', async () => {
+    const gatus = [
+      'endpoints:',
+      '  - name: api',
+      '    url: http://127.0.0.1:1/health',
+      '    client: &client {timeout: 3s, insecure: true}',
+      '  - name: web',
+      '    url: http://127.0.0.1:2/',
+      '    client:',
+      '      <<: *client',
+      '      timeout: 2s',
+      '    "conditions":',
+      '      - "[STATUS] == 200"',
+      '',
+    ]
+    const {checks} = await loadCheckFile(await file(gatus.join('\n')), defaults)
+    expect(checks.map(({name, timeoutMs, insecure}) => ({name, timeoutMs, insecure}))).toEqual([
+      {name: 'api', timeoutMs: 3000, insecure: true},
+      {name: 'web', timeoutMs: 2000, insecure: true},
+    ])
+    expect(checks.map((check) => String(check.where))).toEqual([expect.stringMatching(/:2$/), expect.stringMatching(/:5$/)])
+    gatus[8] = '      timeout: 2 s'
+    gatus[10] = '      - "[STAUTS] == 200"'
+    expect(await loadError(gatus.join('\n'))).toMatch(/^checks.yaml:9: `client.timeout` expects a duration/)
+    gatus[8] = '      timeout: 2s'
+    expect(await loadError(gatus.join('\n'))).toMatch(/^checks.yaml:11: unknown placeholder \[STAUTS\]/)
+    // A value that came in by the merge has the line of the map it was merged into.
+    gatus[3] = '    client: &client {timeout: soon}'
+    expect(await loadError(gatus.join('\n'))).toMatch(/^checks.yaml:4: `client.timeout` expects/)
+  })
+
+  it('refuses a file of several YAML documents and a key given twice', async () => {
+    expect(await loadError('checks:\n  - url: http://a\n---\nchecks: []\n')).toBe('checks.yaml: holds 2 YAML documents (---); a configuration file is one')
+    expect(await loadError('checks:\n  - url: http://a\n    url: http://b\n')).toBe('checks.yaml:3: invalid YAML: duplicated mapping key')
   })
 
   it('names an unreadable file', async () => {

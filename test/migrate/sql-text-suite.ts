@@ -164,5 +164,7 @@ export function sqlTextSuite(open: () => Promise<Backend>): void {
     expect(await line(['-p', 'namespace=x'])).toMatch(/--placeholder namespace=x: \$\{namespace\} is built in/)
     expect(await line(['-p', 'plan=gold', '--transaction', 'namespace'])).toMatch(/--transaction namespace cannot include V5__reindex_orders_concurrently\.sql \(CREATE INDEX CONCURRENTLY at line 2: it runs outside a transaction\)/)
     expect(await line(['--config', join(dir, 'missing.yaml')])).toMatch(/--config: cannot read ".*missing\.yaml" \(ENOENT\)/)
+    await writeFile(join(dir, 'twice.yaml'), 'placeholders:\n  plan: gold\n  plan: silver\n')
+    expect(await line(['--config', join(dir, 'twice.yaml')])).toMatch(/^fanout migrate: .*twice\.yaml:3: invalid YAML: duplicated mapping key$/)
   })
 }
