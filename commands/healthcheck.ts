@@ -4,6 +4,7 @@ import {Flags} from '@oclif/core'
 
 import {FanoutCommand} from '../src/cli/command.js'
 import {UsageError} from '../src/cli/errors.js'
+import {keepHeapNearLiveSize} from '../src/cli/heap-growth.js'
 import {count, duration, engineFlags, followLimit, metricsFlags, modeOf, outputFlags, size} from '../src/cli/flags.js'
 import {abortableSleep} from '../src/engine/index.js'
 import {formatDuration} from '../src/cli/values.js'
@@ -91,6 +92,7 @@ export default class Healthcheck extends FanoutCommand {
     if (flags.watch !== undefined && flags.watch < MIN_WATCH_MS) {
       throw new UsageError(`--watch expects at least 1s between rounds; got ${flags.watch}ms`)
     }
+    if (flags.watch !== undefined) keepHeapNearLiveSize()
     const defaults: CheckDefaults = {
       timeoutMs: flags.timeout,
       retries: flags.retries,
