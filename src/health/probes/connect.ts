@@ -64,7 +64,9 @@ export async function connect(target: Target, seen: ProbeResult, signal: AbortSi
     addPhase(seen.phases, 'connect', performance.now() - resolved)
     const queued = queuedSince(loop)
     if (queued > 0) seen.localQueueMs = (seen.localQueueMs ?? 0) + queued
-    seen.ip = socket.remoteAddress
+    // An address given as the target is the one connected to: asking the socket (getpeername) would cost a system
+    // call per check for the same answer, a twentieth of what a check of a tcp:// address costs.
+    seen.ip = isIP(target.host) ? target.host : socket.remoteAddress
     if (!target.tls) return established(socket)
     return established(await startTls(socket, target.host, target.tls, seen, signal))
   } catch (error) {
