@@ -79,7 +79,10 @@ export class YamlFile {
   ) {
     let documents: unknown[]
     try {
-      documents = loadAll(text, {schema: SCHEMA, filename: path})
+      // js-yaml stops at 10,000 merged keys, against a file whose few lines merge into millions; a Gatus file merging a
+      // client block into each of thousands of endpoints passes that. Bounded by the text's length instead, what a
+      // merge can add stays linear in the file.
+      documents = loadAll(text, {schema: SCHEMA, filename: path, maxTotalMergeKeys: Math.max(10_000, text.length)})
     } catch (error) {
       const {reason, mark} = error as {reason?: string; mark?: {line: number}}
       if (reason === undefined) throw error

@@ -128,6 +128,17 @@ checks:
     expect(await loadError(gatus.join('\n'))).toMatch(/^checks.yaml:4: `client.timeout` expects/)
   })
 
+  it('a merge into each of thousands of endpoints is fine; a few lines that merge into millions of keys are not', async () => {
+    const endpoints = ['endpoints:', '  - {name: e0, url: "tcp://127.0.0.1:1", client: &c {timeout: 3s, insecure: true, network: ip4}}']
+    for (let i = 1; i < 5000; i++) endpoints.push(`  - {name: e${i}, url: "tcp://127.0.0.1:1", client: {<<: *c, timeout: 2s}}`)
+    const {checks} = await loadCheckFile(await file(endpoints.join('\n')), defaults)
+    expect(checks).toHaveLength(5000)
+    expect(checks[4999]).toMatchObject({timeoutMs: 2000, insecure: true})
+    const keys = Array.from({length: 2000}, (_, i) => `k${i}: 1`).join(', ')
+    const bomb = `a: &a {${keys}}\nendpoints:\n${Array.from({length: 2000}, (_, i) => `  - {<<: *a, name: e${i}}`).join('\n')}\n`
+    expect(await loadError(bomb)).toMatch(/^checks\.yaml:\d+: invalid YAML: merge keys exceeded maxTotalMergeKeys/)
+  })
+
   it('refuses a file of several YAML documents and a key given twice', async () => {
     expect(await loadError('checks:\n  - url: http://a\n---\nchecks: []\n')).toBe('checks.yaml: holds 2 YAML documents (---); a configuration file is one')
     expect(await loadError('checks:\n  - url: http://a\n    url: http://b\n')).toBe('checks.yaml:3: invalid YAML: duplicated mapping key')
