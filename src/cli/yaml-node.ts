@@ -2,6 +2,7 @@ import {CORE_SCHEMA, EVENT_ID, getScalarValue, loadAll, mergeTag, parseEvents} f
 import type {Event} from 'js-yaml'
 
 import {UsageError} from './errors.js'
+import {lineAt} from './line-at.js'
 
 /**
  * YAML 1.2's core schema, as Gatus's YAML reader also has it, and merge keys (`<<: *defaults`), which Gatus configs
@@ -71,7 +72,6 @@ export class YamlNode {
 export class YamlFile {
   readonly root: YamlNode
   private positions: Map<string, number> | undefined
-  private lineStarts: number[] | undefined
 
   constructor(
     readonly path: string,
@@ -102,7 +102,7 @@ export class YamlFile {
       offset = positions.get(path)
       if (path === '') break
     }
-    return this.lineAt(offset ?? 0)
+    return lineAt(this.text, offset ?? 0)
   }
 
   /** Where each node begins, by path (and each map key, by its value's path and KEY). */
@@ -139,18 +139,6 @@ export class YamlFile {
       if (event.type === EVENT_ID.MAPPING || event.type === EVENT_ID.SEQUENCE) open.push({path, map: event.type === EVENT_ID.MAPPING, index: 0, key: undefined})
     }
     return positions
-  }
-
-  private lineAt(offset: number): number {
-    const starts = (this.lineStarts ??= [...this.text.matchAll(/\n/g)].map((match) => match.index + 1))
-    let low = 0
-    let high = starts.length
-    while (low < high) {
-      const middle = (low + high) >> 1
-      if (starts[middle]! <= offset) low = middle + 1
-      else high = middle
-    }
-    return low + 1
   }
 }
 

@@ -86,11 +86,10 @@ function fanoutChecks(path: string, text: string, cli: CheckDefaults, env: NodeJ
 class CheckFileReader extends YamlReader {
   /** timeout, retries, insecure and headers: shared by `defaults` and each check, each falling back to `base`. */
   settings(map: YamlNode, base: CheckDefaults): CheckDefaults {
-    const get = (key: string) => map.get(key)
-    const timeout = get('timeout')
-    const retries = get('retries')
-    const insecure = get('insecure')
-    const headers = get('headers')
+    const timeout = map.get('timeout')
+    const retries = map.get('retries')
+    const insecure = map.get('insecure')
+    const headers = map.get('headers')
     return {
       timeoutMs: timeout ? this.duration(timeout, 'timeout') : base.timeoutMs,
       retries: retries ? this.count(retries, 'retries') : base.retries,
@@ -103,24 +102,19 @@ class CheckFileReader extends YamlReader {
     const map = this.map(node, 'each check')
     this.keys(map, CHECK_KEYS)
     const where = this.where(node)
-    const get = (key: string) => map.get(key)
-    const urlNode = get('url')
+    const urlNode = map.get('url')
     if (!urlNode) throw this.error(node, 'check has no `url`; add one, e.g. url: https://api.internal/health')
     const url = this.url(urlNode)
-    const text = (key: string) => {
-      const value = get(key)
-      return value ? this.string(value, key) : undefined
-    }
-    const conditionsNode = get('conditions')
+    const conditionsNode = map.get('conditions')
     const conditions = conditionsNode ? this.conditions(conditionsNode) : defaultConditions(url)
-    const body = text('body')
+    const body = this.text(map, 'body')
     return {
       ...this.settings(map, defaults),
-      name: text('name') ?? maskUrl(url),
-      group: text('group'),
-      tags: get('tags') ? this.strings(get('tags')!, 'tags') : [],
+      name: this.text(map, 'name') ?? maskUrl(url),
+      group: this.text(map, 'group'),
+      tags: map.get('tags') ? this.strings(map.get('tags')!, 'tags') : [],
       url,
-      method: parseMethod(text('method') ?? (body === undefined ? 'GET' : 'POST'), this.where(get('method') ?? node)),
+      method: parseMethod(this.text(map, 'method') ?? (body === undefined ? 'GET' : 'POST'), this.where(map.get('method') ?? node)),
       body,
       conditions,
       where,

@@ -2,6 +2,8 @@ import {readFileSync} from 'node:fs'
 
 import ssh2 from 'ssh2'
 
+import {lineAt} from '../cli/line-at.js'
+
 import type {Check, CheckDefaults, ClientSettings} from './check.js'
 import {defaultConditions, parseMethod, parseUrl} from './check.js'
 import {oauth2ClientCredentials} from './oauth2.js'
@@ -147,8 +149,7 @@ function expandEnv(file: GatusFile, env: NodeJS.ProcessEnv, notes: Notes): strin
     const name = (braced ?? bare)!
     const value = env[name]
     if (value === undefined) {
-      const line = file.text.slice(0, offset).split('\n').length
-      notes.add(`env:${name}`, `${file.path}:${line}`, (count, first) =>
+      notes.add(`env:${name}`, `${file.path}:${lineAt(file.text, offset)}`, (count, first) =>
         `environment variable ${name} is not set (${count === 1 ? first : `${count} uses, first at ${first}`}): Gatus reads it as empty, and so does fanout`,
       )
     }
@@ -169,16 +170,6 @@ class GatusReader extends YamlReader {
       if (ignored.includes(key)) notes.ignored(key, this.where(keyNode), what)
       else if (!used.includes(key)) throw this.error(keyNode, `unknown key "${key}"; expected one of: ${[...used, ...ignored].join(', ')}`)
     }
-  }
-
-  text(map: YamlNode, key: string): string | undefined {
-    const node = map.get(key)
-    return node ? this.string(node, key) : undefined
-  }
-
-  flag(map: YamlNode, key: string): boolean | undefined {
-    const node = map.get(key)
-    return node ? this.boolean(node, key) : undefined
   }
 
   /** One endpoint as a check; undefined when it is disabled. */

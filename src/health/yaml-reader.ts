@@ -69,6 +69,18 @@ export class YamlReader {
     })
   }
 
+  /** The string under `key` of a map, if it has one. */
+  text(map: YamlNode, key: string): string | undefined {
+    const node = map.get(key)
+    return node ? this.string(node, key) : undefined
+  }
+
+  /** The boolean under `key` of a map, if it has one. */
+  flag(map: YamlNode, key: string): boolean | undefined {
+    const node = map.get(key)
+    return node ? this.boolean(node, key) : undefined
+  }
+
   duration(node: YamlNode, name: string): number {
     return this.parsed(node, name, parseDuration)
   }

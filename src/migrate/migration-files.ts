@@ -5,7 +5,8 @@ import {join, relative, sep} from 'node:path'
 import {UsageError} from '../cli/errors.js'
 import {BUILT_IN, markPlaceholders, render, sourceOffset, templateOf} from './placeholders.js'
 import type {SqlTemplate, Values} from './placeholders.js'
-import {lineAt, loadParser, splitSql, SqlSyntaxError} from './sql-split.js'
+import {lineAt} from '../cli/line-at.js'
+import {loadParser, splitSql, SqlSyntaxError} from './sql-split.js'
 import {cannotRunInTransaction, transactionControl} from './statement-rules.js'
 
 /**

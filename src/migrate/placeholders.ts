@@ -2,7 +2,8 @@ import {scanSync} from 'libpg-query'
 
 import {UsageError} from '../cli/errors.js'
 import {quoteIdent} from './sql.js'
-import {byteToChar, lineAt} from './sql-split.js'
+import {lineAt} from '../cli/line-at.js'
+import {byteToChar} from './sql-split.js'
 import type {Statement} from './sql-split.js'
 
 /**

@@ -1,5 +1,7 @@
 import {loadModule, parseSync, scanSync} from 'libpg-query'
 
+import {lineAt} from '../cli/line-at.js'
+
 /** One top-level statement of a migration file, located in the file's text (character offsets). */
 export interface Statement {
   /** Where its first token starts. */
@@ -108,13 +110,6 @@ export function byteToChar(text: string): (byte: number) => number {
 function trimEnd(text: string, start: number, end: number): number {
   while (end > start && /\s/.test(text[end - 1]!)) end--
   return end
-}
-
-/** 1-based line of a character offset. */
-export function lineAt(text: string, offset: number): number {
-  let line = 1
-  for (let at = text.indexOf('\n'); at !== -1 && at < offset; at = text.indexOf('\n', at + 1)) line++
-  return line
 }
 
 /** The statements of `text` as character ranges, or undefined when the parser refuses it. */
