@@ -9,7 +9,9 @@
  *   fewer than 1% of its targets seeing a 503;
  * - healthcheck of 5,000 local backends that answer after 100 ms: fixed 64, 256, 1024, 4096 and auto (1–1024,
  *   from 64); auto within 1.2x of the best fixed.
- * Wall times are the runs' own (the report's durationMs), not the process's start-up.
+ * Wall times are the runs' own (the report's durationMs), not the process's start-up. Each section runs all its
+ * contenders in turn, TURNS=N times (default 2), and each contender keeps its best run: a machine shared with
+ * other work slows one run, not a contender.
  */
 import {mkdtemp, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
@@ -31,6 +33,7 @@ const {values} = parseArgs({options: {quick: {type: 'boolean', default: false}, 
 const QUICK = values.quick
 const runs = onlyPart(['migrate', 'exec', 'healthcheck'], values.only)
 const SIZE = QUICK ? {namespaces: 100, targets: 300, backends: 1000} : {namespaces: 1000, targets: 2000, backends: 5000}
+const TURNS = Number(process.env.TURNS ?? 2)
 const SERVER = process.env.FANOUT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const MIGRATIONS = fileURLToPath(new URL('../../fixtures/migrations', import.meta.url))
 const dir = await mkdtemp(join(tmpdir(), 'fanout-bench-auto-'))
@@ -117,6 +120,18 @@ async function healthcheck(): Promise<Contender[]> {
   }
 }
 
+/** A section's contenders over TURNS interleaved turns, each with its best run (and what that run noted). */
+async function bestOf(section: () => Promise<Contender[]>): Promise<Contender[]> {
+  const best = new Map<string, Contender>()
+  for (let turn = 0; turn < TURNS; turn++) {
+    for (const contender of await section()) {
+      const kept = best.get(contender.workers)
+      if (!kept || contender.ms < kept.ms) best.set(contender.workers, contender)
+    }
+  }
+  return [...best.values()]
+}
+
 /** The table of one section and its closing checks: auto against the best (and worst) fixed size. */
 function conclude(title: string, contenders: Contender[], bestWithin: number, worstBy?: number, extra: [string, boolean][] = []): [string, boolean][] {
   const fixed = contenders.filter((contender) => contender.workers !== 'auto')
@@ -131,14 +146,14 @@ function conclude(title: string, contenders: Contender[], bestWithin: number, wo
 }
 
 const checks: [string, boolean][] = []
-console.log(`bench:auto${QUICK ? ' --quick' : ''}: ${SIZE.namespaces} namespaces × 5 migrations, ${SIZE.targets} exec targets, ${SIZE.backends} health backends`)
-if (runs('migrate')) checks.push(...conclude(`migrate, ${SIZE.namespaces} namespaces × 5 migrations on PostgreSQL`, await migrate(), 1.1, 1.5))
+console.log(`bench:auto${QUICK ? ' --quick' : ''}: ${SIZE.namespaces} namespaces × 5 migrations, ${SIZE.targets} exec targets, ${SIZE.backends} health backends; best of ${TURNS} interleaved turns`)
+if (runs('migrate')) checks.push(...conclude(`migrate, ${SIZE.namespaces} namespaces × 5 migrations on PostgreSQL`, await bestOf(migrate), 1.1, 1.5))
 if (runs('exec')) {
-  const executed = await exec()
+  const executed = await bestOf(exec)
   const autoExec = executed.find((contender) => contender.workers === 'auto')!
   const overloadShare = Number(/^([\d.]+)%/.exec(autoExec.note)![1])
   checks.push(...conclude(`exec curl -f, ${SIZE.targets} targets, a service with 8 slots (503 beyond)`, executed, 1.15, undefined, [[`auto: ${overloadShare}% of targets saw a 503, under 1%`, overloadShare < 1]]))
 }
-if (runs('healthcheck')) checks.push(...conclude(`healthcheck, ${SIZE.backends} backends answering after 100 ms`, await healthcheck(), 1.2))
+if (runs('healthcheck')) checks.push(...conclude(`healthcheck, ${SIZE.backends} backends answering after 100 ms`, await bestOf(healthcheck), 1.2))
 console.log('')
 for (const [text, ok] of checks) console.log(`${ok ? 'PASS' : 'MISS'}  ${text}`)
