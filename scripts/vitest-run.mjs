@@ -7,7 +7,7 @@
 // down run once more, alone, and that run decides; a failing test, any other unhandled error, or a second death
 // fails as before. test/helpers/worker-exit.ts names the file and the cause of a death when the worker can tell.
 import {spawn} from 'node:child_process'
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -41,6 +41,7 @@ const ran = await vitest(first)
 if (ran.code === 0) process.exit(0)
 const deaths = ran.said.match(WORKER_DIED)?.length ?? 0
 const caught = Number(CAUGHT.exec(ran.said)?.[1] ?? 0)
+if (!existsSync(reportPath)) process.exit(ran.code) // vitest stopped before any report: its own message says why
 const report = JSON.parse(readFileSync(reportPath, 'utf8'))
 const dropped = report.testResults.filter((file) => file.assertionResults.some((test) => test.status === 'pending')).map((file) => file.name)
 if (deaths === 0 || deaths !== caught || report.numFailedTests > 0 || dropped.length === 0) process.exit(ran.code)
