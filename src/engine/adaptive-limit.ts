@@ -18,8 +18,9 @@
  *   the window that straddles the move (tasks started under the old limit), and keeps the move only if the next
  *   window's throughput beat the one before by more than the noise. The noise is measured, as the drift between
  *   windows at one limit, and a move is made large enough to stand out of it. Until a move fails, a queue shows
- *   or overload comes, each move doubles the limit and is judged on the window it straddles (slow start, as TCP's:
- *   a run far below its best limit gets there in a few windows); after that a kept move doubles the next step,
+ *   or overload comes, each move doubles the limit, is judged on the window it straddles and, once kept, doubles
+ *   again at once (slow start, as TCP's: one doubling per window, so a run far below its best limit gets there in a
+ *   few windows); after that a kept move doubles the next step,
  *   and a move that gave nothing is undone,
  *   the step falls back to one, and the next try waits twice as many windows as the last (up to MAX_COOLDOWN), so
  *   a settled limit stays still but a service that grew faster is still found. After a try up that gave nothing
@@ -270,6 +271,10 @@ export class AdaptiveLimit {
         if (up) {
           this.step *= 2
           this.fruitless = 0
+          // Slow start doubles again on the window that kept the last doubling, judged against it (both straddle a
+          // doubling, so they compare like with like): a window spent only confirming the new limit made each
+          // doubling cost two, and 5,000 checks of 100 ms climbed 64 to 1,024 in 2 s of a 2.2 s run.
+          if (this.growing) this.up(2 * this.current, throughput, at)
         } else {
           // The next try goes back up: a cut kept on a noisy window is then undone by the throughput it cost.
           this.probe = 1
@@ -316,8 +321,13 @@ export class AdaptiveLimit {
       this.tryMove(Math.max(this.min, this.current - least), this.baseline, at)
       return
     }
-    const to = Math.min(this.max, this.ceiling - 1, this.growing ? 2 * this.current : this.current + Math.max(this.step, least))
-    if (to > this.current) this.tryMove(to, this.baseline, at)
+    this.up(this.growing ? 2 * this.current : this.current + Math.max(this.step, least), this.baseline, at)
+  }
+
+  /** A try upwards to `to`, held under max and under the ceiling an overload left. */
+  private up(to: number, throughput: number, at: number): void {
+    const capped = Math.min(this.max, this.ceiling - 1, to)
+    if (capped > this.current) this.tryMove(capped, throughput, at)
   }
 
   /** Moves the limit on trial, to be judged against `throughput` (a cut: the window that showed the queue, which may be news). */

@@ -59,6 +59,14 @@ describe('adaptive limit against a service whose latency grows beyond K in fligh
     })
   }
 
+  it('slow start doubles once per window: from 1 it reaches 32 under K = 200 within 100 completions', async () => {
+    // Windows of 8, 8, 8, 16 and 32 completions at 1, 2, 4, 8 and 16: 72. A doubling that waited for a window of its
+    // own to confirm it before the next took twice as many (144).
+    const {limits} = await run({capacity: 200}, 400, {min: 1, max: 200})
+    expect(limits.findIndex((limit) => limit >= 32) + 1).toBeGreaterThan(0)
+    expect(limits.findIndex((limit) => limit >= 32) + 1).toBeLessThanOrEqual(100)
+  })
+
   it('follows a step change of K mid-run: 12, then 40, then 12 again', async () => {
     const {beyondLimit, limits} = await run({capacity: 12}, 9000, {min: 1, max: 200, initial: 4}, (done, service) => {
       if (done === 3000) service.shape.capacity = 40
