@@ -112,6 +112,15 @@ export function historySuite(open: () => Promise<Backend>): void {
       ])
     })
 
+    it('--baseline-on-migrate: a schema holding only a function and an enum type has objects too, as Flyway sees it', async () => {
+      const dir = await migrationsOf(files)
+      await build(`CREATE SCHEMA legacy_003; CREATE TYPE legacy_003.mood AS ENUM ('ok'); CREATE FUNCTION legacy_003.ping() RETURNS int LANGUAGE sql AS 'SELECT 1';`)
+      const result = await migrate(['--dir', dir, '-n', 'legacy_003', '--baseline-on-migrate', '--baseline-version', '3'])
+      expect(result.code, result.stdout).toBe(0)
+      expect(result.lines.map((line) => [line.target, line.applied])).toEqual([['legacy_003', []]])
+      expect(await db().query(`SELECT version, type FROM legacy_003.fanout_schema_history`)).toEqual([{version: '3', type: 'BASELINE'}])
+    })
+
     it('--baseline-version needs --baseline-on-migrate; a bad version is exit 2', async () => {
       const dir = await migrationsOf(files)
       expect((await migrate(['--dir', dir, '-n', 'x', '--baseline-version', '2'])).code).toBe(2)
