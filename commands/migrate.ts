@@ -110,7 +110,8 @@ export default class Migrate extends NamespacesCommand {
       })),
     )
     metrics?.engine.begin(targets.length)
-    const report = await this.across(targets, (db, namespace, signal, database) => migrateNamespace(db, namespace, {...optionsIn[database]!, signal}), {
+    const readAhead = this.readers(targets, history)
+    const report = await this.across(targets, (db, namespace, signal, database) => migrateNamespace(db, namespace, {...optionsIn[database]!, signal, readAhead: readAhead[database]}), {
       workers: flags.workers,
       follow: (progress) => followLimit(flags.workers, progress, metrics?.engine),
       mode: modeOf(flags, 'fail-fast'),

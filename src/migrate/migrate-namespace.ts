@@ -7,6 +7,7 @@ import {createHistorySql, markerSql, readState, recordSql, writableState} from '
 import type {Applied, HistoryFormat, NamespaceState} from './history.js'
 import {sourceLine, sqlFor, statementsFor} from './migration-files.js'
 import type {Migration} from './migration-files.js'
+import type {HistoryReader} from './history-reader.js'
 import {dropIndexes, invalidIndexes} from './invalid-indexes.js'
 import {withNamespaceLock} from './namespace-lock.js'
 import {isRecorded, planFor} from './plan.js'
@@ -31,6 +32,12 @@ export interface MigrateOptions {
   statementTimeoutMs: number
   /** Checked between migrations only: a migration once started always finishes, DDL is never killed midway. */
   signal: AbortSignal
+  /**
+   * The histories read ahead, many namespaces a query (READ ONLY, no lock): a namespace they show up to date is
+   * reported so without its lock and the four round trips of the locked way (a fleet re-run on every deploy is
+   * mostly such namespaces). Whatever else they show goes the locked way, which reads again under the lock.
+   */
+  readAhead?: HistoryReader
   /** The history table and its layout (fanout's or Flyway's); the migrations' checksums are this table's. */
   history: HistoryFormat
   /** --baseline-on-migrate: a namespace with objects but no history is first baselined at this version. */
@@ -51,6 +58,8 @@ export interface Migrated extends Progress {
  * fresh connection, so that the report says exactly what the history holds.
  */
 export async function migrateNamespace(db: Database, namespace: string, options: MigrateOptions): Promise<Migrated> {
+  const known = options.readAhead && !options.dryRun ? await upToDate(options.readAhead, namespace, options) : undefined
+  if (known) return known
   const progress: Migrated = {version: null, applied: [], pending: []}
   try {
     return await db.withConnection((connection) =>
@@ -65,6 +74,18 @@ export async function migrateNamespace(db: Database, namespace: string, options:
     if (!(error instanceof NamespaceFailure) && isLost(error)) throw await settle(db, namespace, new ConnectionLost(error, []), options, progress)
     throw error
   }
+}
+
+/**
+ * The namespace as read ahead, when that shows nothing to do: a history with rows, in the current layout, every
+ * applied file unchanged, none failed, nothing pending. A concurrent run can only add to such a history.
+ */
+async function upToDate(reader: HistoryReader, namespace: string, options: MigrateOptions): Promise<Migrated | undefined> {
+  const state = await reader.state(namespace).catch(() => undefined)
+  if (!state?.hasHistory || state.outdated || state.history.length === 0) return undefined
+  const plan = planFor(options.migrations, state.history, options.target)
+  if (plan.pending.length > 0 || plan.failed || plan.drift.length > 0) return undefined
+  return {version: plan.version, applied: [], pending: []}
 }
 
 /** Migrations sent when the connection was lost: whether each committed is known only to the history. */

@@ -1,3 +1,6 @@
+import {setTimeout as sleep} from 'node:timers/promises'
+
+import pg from 'pg'
 import {describe, expect, it} from 'vitest'
 
 import {until} from '../helpers/cli.js'
@@ -91,6 +94,33 @@ describe('runs at once on one database (finding 2)', {timeout: 120_000}, () => {
               (SELECT count(*)::int FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname LIKE 'cc\\_%' AND c.relname IN ('orders_customer', 'orders_placed')) AS indexes`,
     )
     expect(counts).toEqual({rows: 100, history: 500, failed: 0, invalid: 0, indexes: 200})
+  })
+
+  it('a re-run finds up-to-date namespaces so from their histories read ahead: it waits for no lock another run holds on one', async () => {
+    const dir = await migrationsOf({'V1__t.sql': 'CREATE TABLE t (id int);\n'})
+    const namespaces = names('ahead', 3)
+    expect((await migrate(['--dir', dir, '-n', namespaces.join(','), '--create-namespaces'])).code).toBe(0)
+    // Another run, as far as fanout can tell: a session holding ahead_002's namespace lock.
+    const other = new pg.Client(db().url)
+    await other.connect()
+    try {
+      await other.query("SELECT pg_advisory_lock(hashtext('fanout_schema_history'), hashtext('ahead_002'))")
+      const again = await migrate(['--dir', dir, '-n', namespaces.join(',')])
+      expect(again.code, again.stderr).toBe(0)
+      expect(again.lines.map((line) => [line.target, line.status, line.version, line.applied])).toEqual(namespaces.map((namespace) => [namespace, 'succeeded', '1', []]))
+      // A new file is work to do: that namespace waits for its lock, as ever.
+      const more = await migrationsOf({'V1__t.sql': 'CREATE TABLE t (id int);\n', 'V2__u.sql': 'CREATE TABLE u (id int);\n'})
+      let ended = false
+      const waiting = migrate(['--dir', more, '-n', 'ahead_002']).finally(() => (ended = true))
+      await sleep(1000)
+      expect(ended).toBe(false)
+      await other.query("SELECT pg_advisory_unlock(hashtext('fanout_schema_history'), hashtext('ahead_002'))")
+      const waited = await waiting
+      expect(waited.code, waited.stderr).toBe(0)
+      expect(waited.lines[0]).toMatchObject({target: 'ahead_002', status: 'succeeded', applied: ['2']})
+    } finally {
+      await other.end()
+    }
   })
 })
 
