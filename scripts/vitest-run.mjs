@@ -7,7 +7,7 @@
 // down run once more, alone, and that run decides; a failing test, any other unhandled error, or a second death
 // fails as before. test/helpers/worker-exit.ts names the file and the cause of a death when the worker can tell.
 import {spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -16,6 +16,8 @@ const CAUGHT = /Vitest caught (\d+) unhandled errors?/
 
 const given = process.argv.slice(2)
 const own = mkdtempSync(join(tmpdir(), 'fanout-vitest-'))
+// This script's own reports (a report asked for with --outputFile.json is written where asked, never in here).
+process.on('exit', () => rmSync(own, {recursive: true, force: true}))
 const jsonFlag = given.find((arg) => arg.startsWith('--outputFile.json='))
 const reportPath = jsonFlag ? jsonFlag.slice('--outputFile.json='.length) : join(own, 'first.json')
 const reporters = given.some((arg) => arg.startsWith('--reporter')) ? [] : ['--reporter=default']
