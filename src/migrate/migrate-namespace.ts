@@ -82,7 +82,7 @@ export async function migrateNamespace(db: Database, namespace: string, options:
  */
 async function upToDate(reader: HistoryReader, namespace: string, options: MigrateOptions): Promise<Migrated | undefined> {
   const state = await reader.state(namespace).catch(() => undefined)
-  if (!state?.hasHistory || state.outdated || state.history.length === 0) return undefined
+  if (!state || state.outdated || state.history.length === 0) return undefined
   const plan = planFor(options.migrations, state.history, options.target)
   if (plan.pending.length > 0 || plan.failed || plan.drift.length > 0) return undefined
   return {version: plan.version, applied: [], pending: []}
