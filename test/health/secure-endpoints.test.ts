@@ -7,12 +7,11 @@ import {mkdtemp, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import ssh2 from 'ssh2'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {fanout} from '../helpers/cli.js'
 import {parseJsonDocument} from '../helpers/json-schema.js'
-import {connectProxy, grpcHealthServer, helperServer, sshServer} from '../helpers/protocol-servers.js'
+import {connectProxy, grpcHealthServer, helperServer, sshKeyPair, sshServer} from '../helpers/protocol-servers.js'
 import type {Running} from '../helpers/protocol-servers.js'
 import {httpServer} from '../helpers/servers.js'
 import type {TestServer} from '../helpers/servers.js'
@@ -129,9 +128,9 @@ describe('client.proxy-url with an https:// endpoint: a CONNECT tunnel', () => {
 })
 
 describe('ssh.private-key: public key authentication, as Gatus has it', () => {
-  const plain = ssh2.utils.generateKeyPairSync('ed25519')
-  const encrypted = ssh2.utils.generateKeyPairSync('ed25519', {passphrase: 'open sesame', cipher: 'aes256-ctr', rounds: 16})
-  const stranger = ssh2.utils.generateKeyPairSync('ed25519')
+  const plain = sshKeyPair()
+  const encrypted = sshKeyPair({passphrase: 'open sesame', cipher: 'aes256-ctr', rounds: 16})
+  const stranger = sshKeyPair()
   let server: Awaited<ReturnType<typeof sshServer>>
   let env: Record<string, string>
   beforeAll(async () => {

@@ -96,6 +96,18 @@ export async function dnsServer(zone: Zone): Promise<Running & {queries: {udp: n
 }
 
 /**
+ * An ed25519 key pair in OpenSSH text. ssh2's own generator drops the leading zero bytes of the public key, so about
+ * one pair in 256 is one its parser refuses (mscdex/ssh2#1513): draw again until both halves parse.
+ */
+export function sshKeyPair(encryption?: {passphrase: string; cipher: string; rounds: number}): ssh2.utils.KeyPairReturn {
+  for (;;) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', encryption)
+    const passphrase = encryption?.passphrase
+    if (!(ssh2.utils.parseKey(pair.public) instanceof Error) && !(ssh2.utils.parseKey(pair.private, passphrase) instanceof Error)) return pair
+  }
+}
+
+/**
  * An SSH server (ssh2) with a host key made now: one user, with a password and/or a public key (OpenSSH text);
  * `exit N` exits N, anything else echoes. `methods` lists the authentication methods clients tried, in order.
  */
