@@ -56,7 +56,10 @@ async function run(args: string[], expected: number) {
   // Before any `--`: what follows it is exec's command.
   const ran = await runFanout([args[0]!, '--json', '--quiet', ...args.slice(1)])
   const report = JSON.parse(ran.stdout)
-  if (report.summary.succeeded !== expected) throw new Error(`${args.join(' ')}: exit ${ran.code}, ${JSON.stringify(report.summary)}`)
+  if (report.summary.succeeded !== expected) {
+    const failed = (report.results as {status: string; error?: unknown}[]).find((result) => result.status === 'failed')
+    throw new Error(`${args.join(' ')}: exit ${ran.code}, ${JSON.stringify(report.summary)}; the first failure: ${JSON.stringify(failed)}`)
+  }
   return report as {summary: {durationMs: number}; workers?: {settled: number; range: [number, number]}; results: {attempts: number}[]}
 }
 

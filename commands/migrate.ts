@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {UsageError} from '../src/cli/errors.js'
 import {count, duration, engineFlags, followLimit, metricsFlags, modeOf, workersFlag} from '../src/cli/flags.js'
 import {parseCount} from '../src/cli/values.js'
-import {NamespacesCommand, namespaceFlags} from '../src/migrate/command.js'
+import {NamespacesCommand, lockFlags, namespaceFlags} from '../src/migrate/command.js'
 import {versionOf} from '../src/migrate/baseline.js'
 import {migrateNamespace} from '../src/migrate/migrate-namespace.js'
 import {parseVersion} from '../src/migrate/migration-files.js'
@@ -49,6 +49,7 @@ export default class Migrate extends NamespacesCommand {
   static override flags = {
     ...engineFlags({workers: 8, mode: 'fail-fast'}),
     ...namespaceFlags,
+    ...lockFlags,
     workers: workersFlag(8, 'Namespaces worked on at once, over all databases (and the size of each connection pool: with auto, its MAX).'),
     timeout: duration({summary: 'statement_timeout for each migration (0: the server\'s).', default: 0, defaultHelp: async () => '0'}),
     retries: count({summary: 'Extra attempts for a namespace after a passing failure (lost connection, deadlock); a SQL error is not retried.', default: 0}),
@@ -102,6 +103,7 @@ export default class Migrate extends NamespacesCommand {
         outOfOrder: flags['out-of-order'],
         transaction,
         statementTimeoutMs: flags.timeout,
+        lockWaitMs: flags['lock-wait'],
         stop: flags['dry-run'] || transaction === 'namespace' || !db ? undefined : await db.openStopLatch(),
         onApplied: (namespace: string) => {
           applied++

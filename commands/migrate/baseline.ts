@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {baselineNamespace, versionOf} from '../../src/migrate/baseline.js'
-import {NamespacesCommand, namespaceFlags} from '../../src/migrate/command.js'
+import {NamespacesCommand, lockFlags, namespaceFlags} from '../../src/migrate/command.js'
 import {renderBaseline} from '../../src/migrate/render.js'
 
 export default class MigrateBaseline extends NamespacesCommand {
@@ -16,6 +16,7 @@ export default class MigrateBaseline extends NamespacesCommand {
 
   static override flags = {
     ...namespaceFlags,
+    ...lockFlags,
     version: Flags.string({helpValue: '<version>', required: true, summary: 'The version the namespaces are at: migrations up to it are never applied to them.'}),
   }
 
@@ -23,7 +24,7 @@ export default class MigrateBaseline extends NamespacesCommand {
     const {flags} = await this.parse(MigrateBaseline)
     const version = versionOf('--version', flags.version)
     const {history, targets} = await this.prepare(flags)
-    const report = await this.across(targets, (db, namespace, signal) => baselineNamespace(db, namespace, version, history, signal), {workers: flags.workers, mode: 'settle', quiet: flags.quiet})
+    const report = await this.across(targets, (db, namespace, signal) => baselineNamespace(db, namespace, version, history, signal, flags['lock-wait']), {workers: flags.workers, mode: 'settle', quiet: flags.quiet})
     this.conclude(report, flags.json, () => renderBaseline(report), report.summary.failed > 0)
   }
 }

@@ -1,4 +1,4 @@
-import {NamespacesCommand, namespaceFlags} from '../../src/migrate/command.js'
+import {NamespacesCommand, lockFlags, namespaceFlags} from '../../src/migrate/command.js'
 import {repairNamespace} from '../../src/migrate/inspect.js'
 import {renderRepair} from '../../src/migrate/render.js'
 
@@ -12,12 +12,12 @@ export default class MigrateRepair extends NamespacesCommand {
 
   static override examples = ['<%= config.bin %> migrate repair --dir migrations --namespaces tenant_42']
 
-  static override flags = namespaceFlags
+  static override flags = {...namespaceFlags, ...lockFlags}
 
   async run(): Promise<void> {
     const {flags} = await this.parse(MigrateRepair)
     const {migrations, history, targets} = await this.prepare(flags, 'managed')
-    const report = await this.across(targets, (db, namespace, signal) => repairNamespace(db, namespace, migrations, history, signal), {workers: flags.workers, mode: 'settle', quiet: flags.quiet})
+    const report = await this.across(targets, (db, namespace, signal) => repairNamespace(db, namespace, migrations, history, signal, flags['lock-wait']), {workers: flags.workers, mode: 'settle', quiet: flags.quiet})
     this.conclude(report, flags.json, () => renderRepair(report), report.summary.failed > 0)
   }
 }

@@ -4,7 +4,7 @@ import {NamespaceFailure} from './failures.js'
 import {createHistorySql, markerSql, writableState} from './history.js'
 import type {Applied, HistoryFormat} from './history.js'
 import {segmentsOf} from './migration-files.js'
-import {withNamespaceLock} from './namespace-lock.js'
+import {lockWait, withNamespaceLock} from './namespace-lock.js'
 import {quoteIdent} from './sql.js'
 
 /** `--version 4` / `--baseline-version 1.2`: the version as the history records it (`1_2` reads `1.2`), or a UsageError. */
@@ -24,10 +24,10 @@ export interface Baselined {
  * it are taken as present (never applied there) and later ones apply. Only a namespace whose history is empty can be
  * baselined; one baselined at this version already is left as it is.
  */
-export function baselineNamespace(db: Database, namespace: string, version: string, format: HistoryFormat, signal: AbortSignal): Promise<Baselined> {
+export function baselineNamespace(db: Database, namespace: string, version: string, format: HistoryFormat, signal: AbortSignal, lockWaitMs: number): Promise<Baselined> {
   const failure = (message: string) => new NamespaceFailure(message, {version: null, applied: []})
   return db.withConnection((connection) =>
-    withNamespaceLock(connection, namespace, signal, () => failure('stopped while waiting for the namespace\'s lock'), async () => {
+    withNamespaceLock(connection, namespace, lockWait(signal, lockWaitMs), async () => {
       const state = await writableState(connection, namespace, format)
       if (!state.exists) throw failure(`schema ${quoteIdent(namespace)} does not exist; baseline a namespace that holds the schema you built`)
       const [only, ...more] = state.history

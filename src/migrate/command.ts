@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {FanoutCommand} from '../cli/command.js'
 import {UsageError} from '../cli/errors.js'
-import {mostWorkers, outputFlags, positiveCount} from '../cli/flags.js'
+import {duration, mostWorkers, outputFlags, positiveCount} from '../cli/flags.js'
 import type {Outcome, Workers} from '../engine/index.js'
 import {ExitCode} from '../report/exit-codes.js'
 import {statusOf} from '../report/envelope.js'
@@ -60,6 +60,16 @@ export const namespaceFlags = {
   }),
   all: Flags.boolean({summary: 'List every namespace, not only the exceptions, when there are more than 50.'}),
   ...outputFlags,
+}
+
+/** The flag of the commands that write under a namespace's lock: migrate, repair and baseline. */
+export const lockFlags = {
+  'lock-wait': duration({
+    default: 600_000,
+    defaultHelp: async () => '10m',
+    summary:
+      "The longest a namespace waits for its lock when another session holds it (another fanout migrate, a psql session); then it fails, naming that session's pid, application and what it runs. 0: fail at once.",
+  }),
 }
 
 export type NamespaceFlags = {

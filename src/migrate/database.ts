@@ -41,6 +41,7 @@ export interface Database {
 }
 
 const DEFAULT_PGLITE_DIR = '.fanout/pglite'
+const APPLICATION = 'fanout migrate'
 
 /**
  * `postgres://…` (a pg pool of `connections`), `pglite://PATH`, `pglite://memory`, or nothing: PGlite persisted in
@@ -75,7 +76,9 @@ export class Unreachable extends UsageError {
 }
 
 async function openPostgres(url: string, name: string, connections: number): Promise<Database> {
-  const pool = new pg.Pool({connectionString: url, max: connections, connectionTimeoutMillis: 10_000})
+  // Named in pg_stat_activity, so that a DBA (and another run waiting for a lock) can tell whose sessions these are;
+  // an application_name in the URL still wins.
+  const pool = new pg.Pool({connectionString: url, max: connections, connectionTimeoutMillis: 10_000, application_name: APPLICATION})
   pool.on('error', () => {}) // an idle client's lost connection: the next checkout gets a new one
   try {
     await pool.query('SELECT 1')
@@ -124,7 +127,7 @@ async function openPostgres(url: string, name: string, connections: number): Pro
       }
     },
     async openStopLatch() {
-      const client = new pg.Client({connectionString: url, connectionTimeoutMillis: 10_000})
+      const client = new pg.Client({connectionString: url, connectionTimeoutMillis: 10_000, application_name: APPLICATION})
       client.on('error', () => {})
       try {
         await client.connect()

@@ -5,7 +5,7 @@ import type {HistoryFormat, NamespaceState} from './history.js'
 import type {HistoryReader} from './history-reader.js'
 import {dropIndexes, invalidIndexes} from './invalid-indexes.js'
 import type {Migration} from './migration-files.js'
-import {withNamespaceLock} from './namespace-lock.js'
+import {lockWait, withNamespaceLock} from './namespace-lock.js'
 import {planFor} from './plan.js'
 import {quoteIdent, quoteLiteral} from './sql.js'
 
@@ -46,10 +46,9 @@ export interface Repaired {
  * takes the files' checksums for applied migrations whose files were edited on purpose; and marks applied
  * migrations whose files are gone as deleted (a DELETE row, as Flyway writes), so that migrate goes on without them.
  */
-export function repairNamespace(db: Database, namespace: string, migrations: Migration[], format: HistoryFormat, signal: AbortSignal): Promise<Repaired> {
-  const stopped = () => new NamespaceFailure('stopped while waiting for the namespace\'s lock', {version: null, applied: []})
+export function repairNamespace(db: Database, namespace: string, migrations: Migration[], format: HistoryFormat, signal: AbortSignal, lockWaitMs: number): Promise<Repaired> {
   return db.withConnection((connection) =>
-    withNamespaceLock(connection, namespace, signal, stopped, async () => {
+    withNamespaceLock(connection, namespace, lockWait(signal, lockWaitMs), async () => {
       const state = await writableState(connection, namespace, format)
       if (!state.exists) throw new NamespaceFailure(`schema ${quoteIdent(namespace)} does not exist`, {version: null, applied: []})
       const table = historyTable(namespace, format)

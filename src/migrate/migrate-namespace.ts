@@ -28,6 +28,8 @@ export interface MigrateOptions {
   transaction: 'migration' | 'namespace'
   /** Apply pending migrations older than the highest applied one; else such a namespace fails, as with Flyway. */
   outOfOrder: boolean
+  /** The longest a namespace's lock held by another session is waited for (--lock-wait). */
+  lockWaitMs: number
   /** statement_timeout for each migration (0: the server's). */
   statementTimeoutMs: number
   /** Checked between migrations only: a migration once started always finishes, DDL is never killed midway. */
@@ -65,8 +67,16 @@ export async function migrateNamespace(db: Database, namespace: string, options:
     return await db.withConnection((connection) =>
       options.dryRun
         ? dryRun(connection, namespace, options)
-        : withNamespaceLock(connection, namespace, options.signal, () => new NamespaceStopped(snapshot(progress)), () =>
-            migrateLocked(connection, namespace, options, progress),
+        : withNamespaceLock(
+            connection,
+            namespace,
+            {
+              signal: options.signal,
+              stopped: () => new NamespaceStopped(snapshot(progress)),
+              longestMs: options.lockWaitMs,
+              gaveUp: (message) => new NamespaceFailure(message, snapshot(progress)),
+            },
+            () => migrateLocked(connection, namespace, options, progress),
           ),
     )
   } catch (error) {

@@ -1,12 +1,35 @@
 import {setTimeout as sleep} from 'node:timers/promises'
 
+import {formatDuration} from '../cli/values.js'
 import type {Connection} from './database.js'
+import {NamespaceFailure} from './failures.js'
 
 // Keyed on the history table and the namespace: a lock per namespace, never one for the whole database.
 const TRY_LOCK = "SELECT pg_try_advisory_lock(hashtext('fanout_schema_history'), hashtext($1)) AS locked"
 const UNLOCK = "SELECT pg_advisory_unlock(hashtext('fanout_schema_history'), hashtext($1))"
+// pg_locks shows a lock on two int4 keys as classid and objid (oids: a negative key reads as 2^32 more), objsubid 2.
+const HOLDER = `SELECT a.pid, a.application_name AS application, host(a.client_addr) AS client, a.state,
+    extract(epoch FROM now() - coalesce(a.state_change, a.backend_start)) * 1000 AS "stateMs", left(regexp_replace(a.query, '\\s+', ' ', 'g'), 60) AS query
+  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+  WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND l.classid = (hashtext('fanout_schema_history')::bigint & 4294967295)::oid AND l.objid = (hashtext($1)::bigint & 4294967295)::oid`
 const FIRST_WAIT_MS = 20
 const LONGEST_WAIT_MS = 500
+
+export interface LockWait {
+  /** Fail-fast or Ctrl-C: ends the wait with `stopped()`. */
+  signal: AbortSignal | undefined
+  stopped: () => Error
+  /** The longest the lock is waited for (--lock-wait; 0: tried once); then `gaveUp` ends the wait, naming the holder. */
+  longestMs: number
+  gaveUp: (message: string) => Error
+}
+
+/** The wait of a command that has no progress to report when stopped (repair, baseline). */
+export function lockWait(signal: AbortSignal, longestMs: number): LockWait {
+  const failure = (message: string) => new NamespaceFailure(message, {version: null, applied: []})
+  return {signal, stopped: () => failure("stopped while waiting for the namespace's lock"), longestMs, gaveUp: failure}
+}
 
 /**
  * Runs `work` holding the namespace's advisory lock, taken only around this namespace's own work: a second fanout
@@ -15,23 +38,21 @@ const LONGEST_WAIT_MS = 500
  *
  * The lock is polled with a try-lock, as Flyway does, never waited for in pg_advisory_lock(): a session blocked in
  * that call holds a snapshot, which the other run's CREATE INDEX CONCURRENTLY waits for while the other run holds the
- * lock — a deadlock (40P01). Between two tries this session is idle, with no snapshot. `signal` (fail-fast, Ctrl-C)
- * ends the wait with `stopped()`.
+ * lock — a deadlock (40P01). Between two tries this session is idle, with no snapshot. The wait is bounded, as
+ * Flyway's lock retries are: a psql session left holding the lock, or a run stuck behind a long lock of its own,
+ * would otherwise hold this run without a word. Past the bound the namespace fails, saying which session holds it.
  */
-export async function withNamespaceLock<T>(
-  connection: Connection,
-  namespace: string,
-  signal: AbortSignal | undefined,
-  stopped: () => Error,
-  work: () => Promise<T>,
-): Promise<T> {
-  for (let wait = FIRST_WAIT_MS; ; wait = Math.min(wait * 2, LONGEST_WAIT_MS)) {
+export async function withNamespaceLock<T>(connection: Connection, namespace: string, wait: LockWait, work: () => Promise<T>): Promise<T> {
+  const started = performance.now()
+  for (let backoff = FIRST_WAIT_MS; ; backoff = Math.min(backoff * 2, LONGEST_WAIT_MS)) {
     const [row] = await connection.query<{locked: boolean}>(TRY_LOCK, [namespace])
     if (row!.locked) break
-    if (signal?.aborted) throw stopped()
+    if (wait.signal?.aborted) throw wait.stopped()
+    const left = wait.longestMs - (performance.now() - started)
+    if (left <= 0) throw wait.gaveUp(await heldBy(connection, namespace, wait.longestMs))
     // Jittered, so that runs waiting on one namespace do not try in step.
-    await sleep(wait / 2 + Math.random() * wait, undefined, {signal}).catch(() => {})
-    if (signal?.aborted) throw stopped()
+    await sleep(Math.min(left, backoff / 2 + Math.random() * backoff), undefined, {signal: wait.signal}).catch(() => {})
+    if (wait.signal?.aborted) throw wait.stopped()
   }
   let value: T
   try {
@@ -43,4 +64,17 @@ export async function withNamespaceLock<T>(
   }
   await connection.query(UNLOCK, [namespace])
   return value
+}
+
+/** Why the wait ended: who holds the lock (from pg_stat_activity) and what to do about it. */
+async function heldBy(connection: Connection, namespace: string, waitedMs: number): Promise<string> {
+  const waited = waitedMs > 0 ? `waited ${formatDuration(waitedMs)} for the lock on ${namespace}` : `the lock on ${namespace} is taken`
+  const [holder] = await connection
+    .query<{pid: number; application: string; client: string | null; state: string | null; stateMs: number | null; query: string | null}>(HOLDER, [namespace])
+    .catch(() => [])
+  if (!holder) return `${waited}, held by another session; raise --lock-wait to wait longer`
+  const who = [holder.application || 'no application_name', holder.client && `from ${holder.client}`].filter(Boolean).join(' ')
+  const doing = holder.state === 'active' ? `running "${holder.query}"` : (holder.state ?? 'in an unknown state')
+  const since = holder.stateMs === null ? '' : ` for ${formatDuration(Number(holder.stateMs))}`
+  return `${waited}, held by pid ${holder.pid} (${who}), ${doing}${since}; raise --lock-wait to wait longer, or end that session: SELECT pg_terminate_backend(${holder.pid})`
 }

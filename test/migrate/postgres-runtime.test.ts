@@ -124,6 +124,47 @@ describe('runs at once on one database (finding 2)', {timeout: 120_000}, () => {
   })
 })
 
+describe('a lock another session holds', {timeout: 120_000}, () => {
+  it('past --lock-wait the namespace fails naming that session (pid, application, what it runs, how to end it); 0 fails at once; the others go on', async () => {
+    const dir = await migrationsOf({'V1__t.sql': 'CREATE TABLE t (id int);\n'})
+    const namespaces = names('held', 3)
+    // A psql session someone left holding held_002's lock, as a deploy script might.
+    const other = new pg.Client({connectionString: db().url, application_name: 'deploy-script'})
+    await other.connect()
+    try {
+      await other.query("SELECT pg_advisory_lock(hashtext('fanout_schema_history'), hashtext('held_002'))")
+      const [{pid}] = await other.query<{pid: number}>('SELECT pg_backend_pid() AS pid').then((result) => result.rows)
+      const started = performance.now()
+      const bounded = await migrate(['--dir', dir, '-n', namespaces.join(','), '--create-namespaces', '--keep-going', '--lock-wait', '1s'])
+      expect(bounded.code, bounded.stderr).toBe(1)
+      expect(performance.now() - started).toBeLessThan(15_000)
+      expect(bounded.lines.map((line) => [line.target, line.status])).toEqual([['held_001', 'succeeded'], ['held_002', 'failed'], ['held_003', 'succeeded']])
+      expect(bounded.lines[1]!.error!.message).toMatch(
+        new RegExp(`^waited 1\\.00s for the lock on held_002, held by pid ${pid} \\(deploy-script from 127\\.0\\.0\\.1\\), idle for [\\d.]+m?s; raise --lock-wait to wait longer, or end that session: SELECT pg_terminate_backend\\(${pid}\\)$`),
+      )
+      const at = await migrate(['repair', '--dir', dir, '-n', 'held_002', '--lock-wait', '0'])
+      expect(at.code).toBe(1)
+      expect(at.lines[0]!.error!.message).toMatch(new RegExp(`^the lock on held_002 is taken, held by pid ${pid} \\(deploy-script from 127\\.0\\.0\\.1\\)`))
+      expect((await migrate(['--dir', dir, '-n', 'held_002', '--lock-wait', 'soon'])).code).toBe(2)
+      await other.query("SELECT pg_advisory_unlock(hashtext('fanout_schema_history'), hashtext('held_002'))")
+      const after = await migrate(['--dir', dir, '-n', 'held_002', '--create-namespaces', '--lock-wait', '0'])
+      expect(after.code, after.stderr).toBe(0)
+      expect(after.lines[0]).toMatchObject({status: 'succeeded', applied: ['1']})
+    } finally {
+      await other.end()
+    }
+  })
+
+  it("fanout's own sessions are named in pg_stat_activity, so that whoever waits on them can tell", async () => {
+    const dir = await migrationsOf({'V1__slow.sql': 'SELECT pg_sleep(1.5);\n'})
+    const run = migrate(['--dir', dir, '-n', 'named_001', '--create-namespaces'])
+    await until(async () => (await db().query(`SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()`)).length > 0, 20_000)
+    const [row] = await db().query<{application: string}>(`SELECT application_name AS application FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()`)
+    expect(row).toEqual({application: 'fanout migrate'})
+    expect((await run).code).toBe(0)
+  })
+})
+
 // PGlite runs one namespace at a time on its one connection: after the first failure no other namespace is in
 // flight to fail on its own (the rest are cancelled), so the count this checks exists only on a server.
 describe('figures on record under fail-fast (finding 6)', {timeout: 120_000}, () => {
