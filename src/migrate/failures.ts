@@ -35,6 +35,11 @@ export function isTransient(error: unknown): boolean {
   return code !== undefined && (TRANSIENT.test(code) || /^E(CONNRESET|CONNREFUSED|PIPE|TIMEDOUT)$/.test(code))
 }
 
+/** Whether the server refused the session before anything ran: too many connections. */
+export function isRefused(error: unknown): boolean {
+  return sqlstateOf(error) === '53300'
+}
+
 function sqlstateOf(error: unknown): string | undefined {
   return error instanceof NamespaceFailure ? error.sqlstate : (error as {code?: string})?.code
 }

@@ -4,7 +4,7 @@ import {envelope, round, statusOf} from '../report/envelope.js'
 import type {Envelope, Result, ResultStatus} from '../report/envelope.js'
 import {FleetQueue} from './fleet-queue.js'
 import type {Target} from './fleet-queue.js'
-import {NamespaceFailure, NamespaceStopped, isOverload, isTransient} from './failures.js'
+import {NamespaceFailure, NamespaceStopped, isOverload, isRefused, isTransient} from './failures.js'
 
 /** A namespace's line in every migrate report: what the work returned, or where it stood when it failed. */
 export type NamespaceResult<V extends object> = Result & Partial<V> & {error?: NamespaceError}
@@ -15,7 +15,14 @@ export interface NamespaceError {
   message: string
 }
 
-export type RunOptions<V> = Pick<ForkJoinOptions<number, V>, 'workers' | 'mode' | 'waves' | 'rate' | 'retries' | 'signal' | 'onLimit' | 'onStart'>
+export type RunOptions<V> = Pick<ForkJoinOptions<number, V>, 'workers' | 'mode' | 'waves' | 'rate' | 'signal' | 'onLimit' | 'onStart'> & {retries?: number}
+
+/**
+ * Tries beyond --retries for a namespace the server refused a connection (too many clients, 53300): nothing ran,
+ * so another try is always safe, and with --workers auto such a refusal is the limit's probe going past what the
+ * server takes (the limit halves at once), not the namespace's fault: under fail-fast it cancelled the whole run.
+ */
+const REFUSED_RETRIES = 5
 
 /**
  * Runs `work` for each target on the engine and turns the outcomes into the shared envelope, in input order.
@@ -47,11 +54,11 @@ export async function runNamespaces<V extends object>(
     mode,
     waves,
     rate,
-    retries,
+    retries: (retries ?? 0) + REFUSED_RETRIES,
     signal,
     onLimit,
     onStart,
-    shouldRetry: isTransient,
+    shouldRetry: (error, attempt) => (attempt <= (retries ?? 0) ? isTransient(error) : isRefused(error)),
     backoff: {initialMs: 500},
     onSettle: onSettled,
   })

@@ -3,7 +3,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import pg from 'pg'
 import {describe, expect, it} from 'vitest'
 
-import {until} from '../helpers/cli.js'
+import {fanout, until} from '../helpers/cli.js'
 import {names, postgresBackend} from './backends.js'
 import {migrateFixture} from './migrate-fixture.js'
 
@@ -162,6 +162,30 @@ describe('a lock another session holds', {timeout: 120_000}, () => {
     const [row] = await db().query<{application: string}>(`SELECT application_name AS application FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()`)
     expect(row).toEqual({application: 'fanout migrate'})
     expect((await run).code).toBe(0)
+  })
+})
+
+describe('a server that refuses connections (too many clients, 53300)', {timeout: 120_000}, () => {
+  it('--workers auto probing past what the server takes: the refused namespaces are tried again while the limit halves, and none fails', async () => {
+    // A role allowed 4 sessions, as a server near max_connections is (superusers are exempt from such limits).
+    const role = `fanout_few_${process.pid}`
+    await db().query(`CREATE ROLE ${role} LOGIN CONNECTION LIMIT 4`)
+    try {
+      await db().query(`GRANT CREATE ON DATABASE ${new URL(db().url).pathname.slice(1)} TO ${role}`)
+      const url = new URL(db().url)
+      url.username = role
+      const dir = await migrationsOf({'V1__t.sql': 'SELECT pg_sleep(0.05);\nCREATE TABLE t (id int);\n'})
+      const namespaces = names('few', 40)
+      const run = await fanout(['migrate', '--database', url.toString(), '--json', '--dir', dir, '-n', namespaces.join(','), '--create-namespaces', '--workers', 'auto:1-16'])
+      const report = JSON.parse(run.stdout) as {summary: Record<string, number>; results: {status: string; attempts: number}[]; workers: {overloads: number}}
+      expect(run.code, run.stdout.slice(0, 1500)).toBe(0)
+      expect(report.summary).toMatchObject({succeeded: 40, failed: 0, cancelled: 0})
+      expect(report.workers.overloads).toBeGreaterThanOrEqual(1)
+      expect(report.results.some((result) => result.attempts > 1)).toBe(true)
+    } finally {
+      await db().query(`DROP OWNED BY ${role}`)
+      await db().query(`DROP ROLE ${role}`)
+    }
   })
 })
 
