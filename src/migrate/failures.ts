@@ -18,6 +18,11 @@ export class NamespaceFailure extends Error {
   }
 }
 
+/** The namespace's lock stayed with another session past --lock-wait: nothing was done to the namespace. */
+export class LockTaken extends NamespaceFailure {
+  override name = 'LockTaken'
+}
+
 /** Stopped between two migrations by fail-fast or Ctrl-C: what was applied stands, the rest is left for a re-run. */
 export class NamespaceStopped extends NamespaceFailure {
   constructor(progress: Progress) {

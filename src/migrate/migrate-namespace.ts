@@ -1,6 +1,6 @@
 import {baselineRow} from './baseline.js'
 import type {Connection, Database} from './database.js'
-import {NamespaceFailure, NamespaceStopped} from './failures.js'
+import {LockTaken, NamespaceFailure, NamespaceStopped} from './failures.js'
 import type {Progress} from './failures.js'
 import {hintFor} from './error-hints.js'
 import {createHistorySql, markerSql, readState, recordSql, writableState} from './history.js'
@@ -74,7 +74,7 @@ export async function migrateNamespace(db: Database, namespace: string, options:
               signal: options.signal,
               stopped: () => new NamespaceStopped(snapshot(progress)),
               longestMs: options.lockWaitMs,
-              gaveUp: (message) => new NamespaceFailure(message, snapshot(progress)),
+              gaveUp: (message) => new LockTaken(message, snapshot(progress)),
             },
             () => migrateLocked(connection, namespace, options, progress),
           ),

@@ -2,7 +2,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {formatDuration} from '../cli/values.js'
 import type {Connection} from './database.js'
-import {NamespaceFailure} from './failures.js'
+import {LockTaken, NamespaceFailure} from './failures.js'
 
 // Keyed on the history table and the namespace: a lock per namespace, never one for the whole database.
 const TRY_LOCK = "SELECT pg_try_advisory_lock(hashtext('fanout_schema_history'), hashtext($1)) AS locked"
@@ -27,8 +27,8 @@ export interface LockWait {
 
 /** The wait of a command that has no progress to report when stopped (repair, baseline). */
 export function lockWait(signal: AbortSignal, longestMs: number): LockWait {
-  const failure = (message: string) => new NamespaceFailure(message, {version: null, applied: []})
-  return {signal, stopped: () => failure("stopped while waiting for the namespace's lock"), longestMs, gaveUp: failure}
+  const progress = {version: null, applied: []}
+  return {signal, stopped: () => new NamespaceFailure("stopped while waiting for the namespace's lock", progress), longestMs, gaveUp: (message) => new LockTaken(message, progress)}
 }
 
 /**

@@ -4,7 +4,7 @@ import {envelope, round, statusOf} from '../report/envelope.js'
 import type {Envelope, Result, ResultStatus} from '../report/envelope.js'
 import {FleetQueue} from './fleet-queue.js'
 import type {Target} from './fleet-queue.js'
-import {NamespaceFailure, NamespaceStopped, isOverload, isRefused, isTransient} from './failures.js'
+import {LockTaken, NamespaceFailure, NamespaceStopped, isOverload, isRefused, isTransient} from './failures.js'
 
 /** A namespace's line in every migrate report: what the work returned, or where it stood when it failed. */
 export type NamespaceResult<V extends object> = Result & Partial<V> & {error?: NamespaceError}
@@ -91,6 +91,7 @@ function resultOf<V extends object>(namespace: string, outcome: Outcome<V>): Nam
 
 function codeOf(cancelled: boolean, error: unknown): string {
   if (error instanceof NamespaceStopped) return 'stopped'
+  if (error instanceof LockTaken) return 'locked'
   if (cancelled) return 'cancelled'
   // A NamespaceFailure without a SQLSTATE was refused before any SQL ran (drift, a recorded failure, no schema).
   if (error instanceof NamespaceFailure) return error.sqlstate ?? 'refused'

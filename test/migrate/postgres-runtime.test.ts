@@ -139,11 +139,13 @@ describe('a lock another session holds', {timeout: 120_000}, () => {
       expect(bounded.code, bounded.stderr).toBe(1)
       expect(performance.now() - started).toBeLessThan(15_000)
       expect(bounded.lines.map((line) => [line.target, line.status])).toEqual([['held_001', 'succeeded'], ['held_002', 'failed'], ['held_003', 'succeeded']])
+      expect(bounded.lines[1]!.error!.code).toBe('locked')
       expect(bounded.lines[1]!.error!.message).toMatch(
         new RegExp(`^waited 1\\.00s for the lock on held_002, held by pid ${pid} \\(deploy-script from 127\\.0\\.0\\.1\\), idle for [\\d.]+m?s; raise --lock-wait to wait longer, or end that session: SELECT pg_terminate_backend\\(${pid}\\)$`),
       )
       const at = await migrate(['repair', '--dir', dir, '-n', 'held_002', '--lock-wait', '0'])
       expect(at.code).toBe(1)
+      expect(at.lines[0]!.error!.code).toBe('locked')
       expect(at.lines[0]!.error!.message).toMatch(new RegExp(`^the lock on held_002 is taken, held by pid ${pid} \\(deploy-script from 127\\.0\\.0\\.1\\)`))
       expect((await migrate(['--dir', dir, '-n', 'held_002', '--lock-wait', 'soon'])).code).toBe(2)
       await other.query("SELECT pg_advisory_unlock(hashtext('fanout_schema_history'), hashtext('held_002'))")
