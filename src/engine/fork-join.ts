@@ -456,7 +456,7 @@ class Run<T, R> {
       this.noteOverload(thrown)
       if (this.stopped) return settle(Status.cancelled, thrown)
       const error = toError(thrown)
-      if (attempt > this.retriesFor(item) || !(this.options.shouldRetry?.(error, attempt) ?? true)) {
+      if (attempt > this.retriesFor(item) || !(this.options.shouldRetry?.(error, attempt, item) ?? true)) {
         return settle(Status.rejected, error)
       }
       try {

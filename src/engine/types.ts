@@ -65,8 +65,8 @@ export interface ForkJoinOptions<T, R> {
   /** Extra attempts after a failed one (0 = try once), for all items or each its own. */
   retries?: number | ((item: T) => number)
   backoff?: Backoff
-  /** Whether a failed attempt is worth another. Default: every error is. */
-  shouldRetry?: (error: unknown, attempt: number) => boolean
+  /** Whether a failed attempt (the `attempt`th) of `item` is worth another, within `retries`. Default: every error is. */
+  shouldRetry?: (error: unknown, attempt: number, item: T) => boolean
   /** Outer cancellation (Ctrl-C): stops the run as fail-fast does. */
   signal?: AbortSignal
   /**
