@@ -113,7 +113,8 @@ export default class Migrate extends NamespacesCommand {
     )
     metrics?.engine.begin(targets.length)
     const readAhead = this.readers(targets, history)
-    const report = await this.across(targets, (db, namespace, signal, database) => migrateNamespace(db, namespace, {...optionsIn[database]!, signal, readAhead: readAhead[database]}), {
+    // A namespace another run holds is taken up after the others (deferIfBusy): runs at once split the list.
+    const report = await this.across(targets, (db, namespace, signal, database, deferIfBusy) => migrateNamespace(db, namespace, {...optionsIn[database]!, signal, readAhead: readAhead[database], deferIfBusy}), {
       workers: flags.workers,
       follow: (progress) => followLimit(flags.workers, progress, metrics?.engine),
       mode: modeOf(flags, 'fail-fast'),
@@ -125,6 +126,8 @@ export default class Migrate extends NamespacesCommand {
       detail: () => `${applied} migration${applied === 1 ? '' : 's'} applied`,
       onStart: metrics?.engine.onStart,
       onSettle: metrics?.engine.onSettle,
+      // Those put aside are mostly done by now: read at once, not a chunk at a time as the workers reach them.
+      onRevisit: (database, namespaces) => readAhead[database]?.reread(namespaces),
     })
     metrics?.engine.end(report.summary.durationMs, report.ok)
     migrateMetrics?.record(report)

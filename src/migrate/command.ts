@@ -174,13 +174,14 @@ export abstract class NamespacesCommand extends FanoutCommand {
    */
   protected async across<V extends object>(
     targets: Target[],
-    work: (db: Database, namespace: string, signal: AbortSignal, database: number) => Promise<V>,
+    work: (db: Database, namespace: string, signal: AbortSignal, database: number, deferIfBusy: () => boolean) => Promise<V>,
     options: RunOptions<V> & {
       quiet: boolean
       label?: string
       detail?: () => string
       follow?: (progress: Progress) => ((limit: number) => void) | undefined
       onSettle?: (index: number, outcome: Outcome<V>) => void
+      onRevisit?: (database: number, namespaces: string[]) => void
     },
   ): Promise<Envelope<NamespaceResult<V>>> {
     const progress = new Progress(options.label ?? this.commandName, targets.length, progressMode(options.quiet))
@@ -190,10 +191,10 @@ export abstract class NamespacesCommand extends FanoutCommand {
       return await runNamespaces(
         this.commandName,
         targets,
-        (target, signal) => {
+        (target, signal, deferIfBusy) => {
           const {db, unreachable} = fleet[target.database]!
           if (!db) throw Object.assign(new Error(unreachable!.message), {code: unreachable!.code})
-          return work(db, target.namespace, signal, target.database)
+          return work(db, target.namespace, signal, target.database, deferIfBusy)
         },
         {
           ...options,

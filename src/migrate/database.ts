@@ -122,7 +122,10 @@ async function openPostgres(url: string, name: string, connections: number): Pro
         return value
       } catch (error) {
         client.removeListener('error', lost)
-        client.release(true) // its session may hold a lock or an aborted transaction: never hand it out again
+        // Its session may hold a lock or an aborted transaction: never hand it out again, unless the error says that
+        // nothing was left on it (a new session costs the server a process: runs that defer held namespaces by the
+        // hundred made the server spend more on sessions than on migrations).
+        client.release(!(error as {sessionClean?: boolean})?.sessionClean)
         throw error
       }
     },

@@ -6,6 +6,9 @@ import {quoteLiteral} from './sql.js'
 
 /** Namespaces read in one query: a UNION ALL over their history tables, well under PostgreSQL's limits. */
 const CHUNK = 500
+/** `reread` reads in at most this many chunks at once, of at least REREAD_CHUNK namespaces. */
+const REREADS = 4
+const REREAD_CHUNK = 50
 
 /**
  * Reads the histories of many namespaces for `status` and `validate`, a chunk at a time in one READ ONLY transaction
@@ -16,6 +19,8 @@ const CHUNK = 500
 export class HistoryReader {
   private readonly index = new Map<string, number>()
   private readonly chunks = new Map<number, Promise<Map<string, NamespaceState> | undefined>>()
+  /** Namespaces read again (`reread`), each until it is asked for once. */
+  private readonly again = new Map<string, Promise<Map<string, NamespaceState> | undefined>>()
 
   constructor(
     private readonly db: Database,
@@ -26,6 +31,11 @@ export class HistoryReader {
   }
 
   async state(namespace: string): Promise<NamespaceState> {
+    const again = this.again.get(namespace)
+    if (again) {
+      this.again.delete(namespace)
+      return (await again)?.get(namespace) ?? this.readOne(namespace)
+    }
     const chunk = Math.floor(this.index.get(namespace)! / CHUNK)
     let read = this.chunks.get(chunk)
     if (!read) {
@@ -34,7 +44,26 @@ export class HistoryReader {
     }
     const states = await read
     if (namespace === this.namespaces[Math.min((chunk + 1) * CHUNK, this.namespaces.length) - 1]) this.chunks.delete(chunk) // bounded memory
-    return states?.get(namespace) ?? this.db.withConnection((connection) => readOnly(connection, () => readState(connection, namespace, this.format)))
+    return states?.get(namespace) ?? this.readOne(namespace)
+  }
+
+  /**
+   * Reads these namespaces' histories anew, now, in a few chunks at once: the namespaces a migrate run put aside while
+   * another run held them, which it comes back to at the end, when most are done. Read chunk by chunk as asked for,
+   * each a UNION ALL over hundreds of tables the session opens for the first time, they held up the run's last
+   * stretch for as long as its workers waited on each in turn.
+   */
+  reread(namespaces: string[]): void {
+    const size = Math.min(CHUNK, Math.max(REREAD_CHUNK, Math.ceil(namespaces.length / REREADS)))
+    for (let first = 0; first < namespaces.length; first += size) {
+      const chunk = namespaces.slice(first, first + size)
+      const read = this.readChunk(chunk).catch(() => undefined)
+      for (const namespace of chunk) this.again.set(namespace, read)
+    }
+  }
+
+  private readOne(namespace: string): Promise<NamespaceState> {
+    return this.db.withConnection((connection) => readOnly(connection, () => readState(connection, namespace, this.format)))
   }
 
   private readChunk(namespaces: string[]): Promise<Map<string, NamespaceState>> {

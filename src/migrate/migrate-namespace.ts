@@ -47,6 +47,8 @@ export interface MigrateOptions {
   /** Given, consecutive transactional migrations go to the server as one query, which the latch can stop between two. */
   stop?: StopLatch
   onApplied?: (namespace: string, migration: Migration) => void
+  /** Asked when another session holds the namespace's lock: true gives the namespace back for later (NamespaceBusy). */
+  deferIfBusy?: () => boolean
 }
 
 /** A namespace's outcome: its version after the run, what was applied, and (dry run) what would be. */
@@ -75,6 +77,7 @@ export async function migrateNamespace(db: Database, namespace: string, options:
               stopped: () => new NamespaceStopped(snapshot(progress)),
               longestMs: options.lockWaitMs,
               gaveUp: (message) => new LockTaken(message, snapshot(progress)),
+              defer: options.deferIfBusy,
             },
             () => migrateLocked(connection, namespace, options, progress),
           ),

@@ -16,6 +16,16 @@ const HOLDER = `SELECT a.pid, a.application_name AS application, host(a.client_a
 const FIRST_WAIT_MS = 20
 const LONGEST_WAIT_MS = 500
 
+/** Another session holds the namespace's lock and the run has other namespaces to take: this one waits for later. */
+export class NamespaceBusy extends Error {
+  /** Nothing ran on the session but a try-lock that failed: it goes back to the pool (see Database.withConnection). */
+  readonly sessionClean = true
+  constructor(namespace: string) {
+    super(`${namespace}: another session holds its lock`)
+    this.name = 'NamespaceBusy'
+  }
+}
+
 export interface LockWait {
   /** Fail-fast or Ctrl-C: ends the wait with `stopped()`. */
   signal: AbortSignal | undefined
@@ -23,6 +33,8 @@ export interface LockWait {
   /** The longest the lock is waited for (--lock-wait; 0: tried once); then `gaveUp` ends the wait, naming the holder. */
   longestMs: number
   gaveUp: (message: string) => Error
+  /** Asked once the lock is found held: true ends the wait at once with NamespaceBusy (the namespace is taken up later). */
+  defer?: () => boolean
 }
 
 /** The wait of a command that has no progress to report when stopped (repair, baseline). */
@@ -41,12 +53,17 @@ export function lockWait(signal: AbortSignal, longestMs: number): LockWait {
  * lock — a deadlock (40P01). Between two tries this session is idle, with no snapshot. The wait is bounded, as
  * Flyway's lock retries are: a psql session left holding the lock, or a run stuck behind a long lock of its own,
  * would otherwise hold this run without a word. Past the bound the namespace fails, saying which session holds it.
+ *
+ * Found held, the namespace is first given back when `wait.defer()` allows (NamespaceBusy): runs started at once on
+ * one list then split it, each taking what the others have not, instead of walking it in step behind the one ahead
+ * (each waiting run polled and then read every namespace the first had migrated: as much CPU as migrating it).
  */
 export async function withNamespaceLock<T>(connection: Connection, namespace: string, wait: LockWait, work: () => Promise<T>): Promise<T> {
   const started = performance.now()
   for (let backoff = FIRST_WAIT_MS; ; backoff = Math.min(backoff * 2, LONGEST_WAIT_MS)) {
     const [row] = await connection.query<{locked: boolean}>(TRY_LOCK, [namespace])
     if (row!.locked) break
+    if (backoff === FIRST_WAIT_MS && wait.defer?.()) throw new NamespaceBusy(namespace)
     if (wait.signal?.aborted) throw wait.stopped()
     const left = wait.longestMs - (performance.now() - started)
     if (left <= 0) throw wait.gaveUp(await heldBy(connection, namespace, wait.longestMs))

@@ -5,6 +5,7 @@ import type {Envelope, Result, ResultStatus} from '../report/envelope.js'
 import {FleetQueue} from './fleet-queue.js'
 import type {Target} from './fleet-queue.js'
 import {LockTaken, NamespaceFailure, NamespaceStopped, isOverload, isRefused, isTransient} from './failures.js'
+import {NamespaceBusy} from './namespace-lock.js'
 
 /** A namespace's line in every migrate report: what the work returned, or where it stood when it failed. */
 export type NamespaceResult<V extends object> = Result & Partial<V> & {error?: NamespaceError}
@@ -33,18 +34,32 @@ const REFUSED_RETRIES = 5
 export async function runNamespaces<V extends object>(
   command: string,
   targets: Target[],
-  work: (target: Target, signal: AbortSignal) => Promise<V>,
-  options: RunOptions<V> & {capacity: number[]; fields?: (target: Target) => object; onSettled?: (slot: number, outcome: Outcome<V>) => void},
+  work: (target: Target, signal: AbortSignal, deferIfBusy: () => boolean) => Promise<V>,
+  options: RunOptions<V> & {
+    capacity: number[]
+    fields?: (target: Target) => object
+    onSettled?: (slot: number, outcome: Outcome<V>) => void
+    /** The namespaces of a database put aside while another run held them, when the run comes back to them. */
+    onRevisit?: (database: number, namespaces: string[]) => void
+  },
 ): Promise<Envelope<NamespaceResult<V>>> {
-  const queue = new FleetQueue(targets, options.capacity)
+  const {onRevisit} = options
+  const queue = new FleetQueue(targets, options.capacity, onRevisit && ((database, deferred) => onRevisit(database, deferred.map((target) => target.namespace))))
   const task = async (slot: number, signal: AbortSignal) => {
-    const target = await queue.acquire(slot, signal)
-    try {
-      return await work(target, signal)
-    } catch (error) {
-      throw isOverload(error) ? markOverload(error as Error) : error
-    } finally {
-      queue.release(target)
+    for (;;) {
+      const target = await queue.acquire(slot, signal)
+      try {
+        return await work(target, signal, () => queue.mayDefer(target))
+      } catch (error) {
+        // Another run holds it: this slot takes the next target, and the namespace is taken up after the first pass.
+        if (error instanceof NamespaceBusy) {
+          queue.defer(slot, target)
+          continue
+        }
+        throw isOverload(error) ? markOverload(error as Error) : error
+      } finally {
+        queue.release(target)
+      }
     }
   }
   const slots = targets.map((_, index) => index)

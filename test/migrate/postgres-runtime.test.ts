@@ -124,6 +124,38 @@ describe('runs at once on one database (finding 2)', {timeout: 120_000}, () => {
   })
 })
 
+describe('namespaces another run holds (runs at once split the list)', {timeout: 120_000}, () => {
+  it('are taken up after the others, on the sessions the run has: the others migrate meanwhile, each once', async () => {
+    const dir = await migrationsOf({'V1__t.sql': 'CREATE TABLE t (id int);\n'})
+    const namespaces = names('split', 40)
+    const held = namespaces.filter((_, i) => i % 2 === 1)
+    const free = namespaces.filter((_, i) => i % 2 === 0)
+    // Every other namespace's lock, held as another fanout migrate holds the ones it is migrating.
+    const other = new pg.Client(db().url)
+    await other.connect()
+    const sessions = async () => (await db().query<{n: number}>('SELECT sessions::int AS n FROM pg_stat_database WHERE datname = current_database()'))[0]!.n
+    try {
+      for (const namespace of held) await other.query("SELECT pg_advisory_lock(hashtext('fanout_schema_history'), hashtext($1))", [namespace])
+      const before = await sessions()
+      const run = migrate(['--dir', dir, '-n', namespaces.join(','), '--create-namespaces', '--workers', '2'])
+      // Two workers reach every free namespace while the held ones stay held: none of them waited in line.
+      const migrated = () => db().query(`SELECT 1 FROM pg_tables WHERE tablename = 't' AND schemaname = ANY($1)`, [namespaces])
+      await until(async () => (await migrated()).length === free.length, 60_000)
+      expect((await migrated()).length).toBe(free.length)
+      await other.query('SELECT pg_advisory_unlock_all()')
+      const result = await run
+      expect(result.code, result.stderr).toBe(0)
+      expect(result.lines.map((line) => [line.target, line.status, line.applied])).toEqual(namespaces.map((namespace) => [namespace, 'succeeded', ['1']]))
+      // A namespace given back leaves its session clean, and the session serves the next one: not a new server
+      // process per namespace found held (20 here). Counted once the run's sessions have ended.
+      await until(async () => (await db().query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'fanout migrate' AND datname = current_database()`)).length === 0)
+      expect(await sessions()).toBeLessThanOrEqual(before + 6)
+    } finally {
+      await other.end()
+    }
+  })
+})
+
 describe('a lock another session holds', {timeout: 120_000}, () => {
   it('past --lock-wait the namespace fails naming that session (pid, application, what it runs, how to end it); 0 fails at once; the others go on', async () => {
     const dir = await migrationsOf({'V1__t.sql': 'CREATE TABLE t (id int);\n'})
