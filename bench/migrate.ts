@@ -6,10 +6,10 @@
  * schema, timed on a sample and extrapolated. Then peak RSS at 10,000 namespaces against 1,000, and on those
  * 10,000 `migrate status` against SELECTs over every history table (UNION ALLs of 500 tables sent by a client: the least any
  * status can cost); and three `fanout migrate` runs at once on 1,000 namespaces against one run alone. The floor,
- * --workers 16 and node-pg-migrate run three times each, in turns after a warm-up, and the best run counts; so do
- * one run alone and three at once, in turns of their own. fanout runs as a package ships it, with the oclif manifest
- * (see withManifest). MIGRATE_BENCH_NAMESPACES and MIGRATE_BENCH_SAMPLE shorten it; `-- --only together` runs the
- * runs-at-once part alone.
+ * --workers 16 and node-pg-migrate run TURNS (3) times each, in turns after a warm-up, and the best run counts; so
+ * do one run alone and three at once, in turns of their own. fanout runs as a package ships it, with the oclif
+ * manifest (see withManifest). MIGRATE_BENCH_NAMESPACES and MIGRATE_BENCH_SAMPLE shorten it; `-- --only together`
+ * runs the runs-at-once part alone.
  */
 import {spawn} from 'node:child_process'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
@@ -30,7 +30,7 @@ import {onlyPart} from './only-part.js'
 const SERVER = process.env.FANOUT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const COUNT = Number(process.env.MIGRATE_BENCH_NAMESPACES ?? 1000)
 const SAMPLE = Number(process.env.MIGRATE_BENCH_SAMPLE ?? 10)
-const TURNS = 3
+const TURNS = Number(process.env.TURNS ?? 3)
 const runs = onlyPart(['floor', 'together'], parseArgs({options: {only: {type: 'string'}}}).values.only)
 const MIGRATIONS = fileURLToPath(new URL('../../fixtures/migrations', import.meta.url))
 const NODE_PG_MIGRATE = fileURLToPath(new URL('../../node_modules/node-pg-migrate/bin/node-pg-migrate.js', import.meta.url))
@@ -166,7 +166,7 @@ const best = <T extends {ms: number}>(runs: T[]) => runs.reduce((a, b) => (a.ms 
 /** Against the floor and node-pg-migrate, and at ten times the size (peak RSS, status). */
 async function floorPart(checks: [string, boolean][]) {
   // The server's speed drifts from minute to minute (here one contender measured up to 1.7x apart): a warm-up run
-  // first, then the floor, --workers 16 and node-pg-migrate take turns three times, and the best of each counts.
+  // first, then the floor, --workers 16 and node-pg-migrate take TURNS turns, and the best of each counts.
   await fanout(COUNT, ['--workers', '16'])
   const floors = []
   const w16s = []
@@ -186,7 +186,7 @@ async function floorPart(checks: [string, boolean][]) {
   const rows = [
     ...contenders.map((run) => [run.name, seconds(run.ms), `${(run.ms / floorRun.ms).toFixed(2)}x`, `${(alternative.ms / run.ms).toFixed(0)}x`, run.peakRssMb.toFixed(0)]),
     ['floor: hand-written loop, pool of 16', seconds(floorRun.ms), '1.00x', `${(alternative.ms / floorRun.ms).toFixed(0)}x`, '-'],
-    [`node-pg-migrate once per schema (${SAMPLE} timed, three times; extrapolated)`, seconds(alternative.ms), `${(alternative.ms / floorRun.ms).toFixed(1)}x`, '1x', '-'],
+    [`node-pg-migrate once per schema (${SAMPLE} timed, ${TURNS} times; extrapolated)`, seconds(alternative.ms), `${(alternative.ms / floorRun.ms).toFixed(1)}x`, '1x', '-'],
   ]
   console.log(`${COUNT} namespaces × ${migrations.length} migrations on ${new URL(SERVER).host}`)
   const turns = (runs: {ms: number}[]) => runs.map((run) => seconds(run.ms)).join(', ')
