@@ -6,6 +6,7 @@ import {parseCount} from '../src/cli/values.js'
 import {NamespacesCommand, lockFlags, namespaceFlags} from '../src/migrate/command.js'
 import {versionOf} from '../src/migrate/baseline.js'
 import {migrateNamespace} from '../src/migrate/migrate-namespace.js'
+import {runsAt} from '../src/migrate/namespace-lock.js'
 import {parseVersion} from '../src/migrate/migration-files.js'
 import {renderMigrate} from '../src/migrate/render.js'
 import {shardFlags, shardSpecOf} from '../src/shard/flags.js'
@@ -128,6 +129,8 @@ export default class Migrate extends NamespacesCommand {
       onSettle: metrics?.engine.onSettle,
       // Those put aside are mostly done by now: read at once, not a chunk at a time as the workers reach them.
       onRevisit: (database, namespaces) => readAhead[database]?.reread(namespaces),
+      // Runs on one list share each database's sessions while they meet.
+      countRuns: async (database) => (await this.fleet[database]!.db?.withConnection(runsAt)) ?? 1,
     })
     metrics?.engine.end(report.summary.durationMs, report.ok)
     migrateMetrics?.record(report)

@@ -182,6 +182,7 @@ export abstract class NamespacesCommand extends FanoutCommand {
       follow?: (progress: Progress) => ((limit: number) => void) | undefined
       onSettle?: (index: number, outcome: Outcome<V>) => void
       onRevisit?: (database: number, namespaces: string[]) => void
+      countRuns?: (database: number) => Promise<number>
     },
   ): Promise<Envelope<NamespaceResult<V>>> {
     const progress = new Progress(options.label ?? this.commandName, targets.length, progressMode(options.quiet))

@@ -9,6 +9,7 @@ import {from as copyFrom} from 'pg-copy-streams'
 
 import {UsageError} from '../cli/errors.js'
 import {maskCredentials, maskUrl} from '../report/mask.js'
+import {registerRun} from './namespace-lock.js'
 import {copyFromBlob, statementRanges} from './sql-split.js'
 import {StopLatch} from './stop-latch.js'
 
@@ -138,6 +139,8 @@ async function openPostgres(url: string, name: string, connections: number): Pro
         return undefined // the migrations then go one by one, as correct and a little slower
       }
       latch = client
+      // The latch's session lasts as long as the run: it counts the run among those on the database (runsAt).
+      await registerRun(client).catch(() => {})
       return new StopLatch((sql) => client.query(sql))
     },
     async close() {

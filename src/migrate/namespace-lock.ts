@@ -13,6 +13,11 @@ const HOLDER = `SELECT a.pid, a.application_name AS application, host(a.client_a
   FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
   WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
     AND l.classid = (hashtext('fanout_schema_history')::bigint & 4294967295)::oid AND l.objid = (hashtext($1)::bigint & 4294967295)::oid`
+// Every migrate run holds this key shared on a session of its own for as long as it runs (see runsAt).
+const RUN_KEY = "hashtext('fanout_runs'), 0"
+const RUNS = `SELECT count(*)::int AS runs FROM pg_locks
+  WHERE locktype = 'advisory' AND granted AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND classid = (hashtext('fanout_runs')::bigint & 4294967295)::oid AND objid = 0`
 const FIRST_WAIT_MS = 20
 const LONGEST_WAIT_MS = 500
 
@@ -94,4 +99,15 @@ async function heldBy(connection: Connection, namespace: string, waitedMs: numbe
   const doing = holder.state === 'active' ? `running "${holder.query}"` : (holder.state ?? 'in an unknown state')
   const since = holder.stateMs === null ? '' : ` for ${formatDuration(Number(holder.stateMs))}`
   return `${waited}, held by pid ${holder.pid} (${who}), ${doing}${since}; raise --lock-wait to wait longer, or end that session: SELECT pg_terminate_backend(${holder.pid})`
+}
+
+/** Counts this run among the migrate runs on the database, for as long as `session` lasts. */
+export async function registerRun(session: {query: (sql: string) => Promise<unknown>}): Promise<void> {
+  await session.query(`SELECT pg_advisory_lock_shared(${RUN_KEY})`)
+}
+
+/** How many migrate runs are on the database now, this one included (at least 1: a run that could not register). */
+export async function runsAt(connection: Connection): Promise<number> {
+  const [row] = await connection.query<{runs: number}>(RUNS)
+  return Math.max(1, row?.runs ?? 1)
 }

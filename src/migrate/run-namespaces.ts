@@ -41,10 +41,13 @@ export async function runNamespaces<V extends object>(
     onSettled?: (slot: number, outcome: Outcome<V>) => void
     /** The namespaces of a database put aside while another run held them, when the run comes back to them. */
     onRevisit?: (database: number, namespaces: string[]) => void
+    /** How many runs are on a database now, this one included (see FleetQueue). */
+    countRuns?: (database: number) => Promise<number>
   },
 ): Promise<Envelope<NamespaceResult<V>>> {
   const {onRevisit} = options
-  const queue = new FleetQueue(targets, options.capacity, onRevisit && ((database, deferred) => onRevisit(database, deferred.map((target) => target.namespace))))
+  const revisit = onRevisit && ((database: number, deferred: Target[]) => onRevisit(database, deferred.map((target) => target.namespace)))
+  const queue = new FleetQueue(targets, options.capacity, revisit, options.countRuns)
   const task = async (slot: number, signal: AbortSignal) => {
     for (;;) {
       const target = await queue.acquire(slot, signal)

@@ -154,6 +154,35 @@ describe('namespaces another run holds (runs at once split the list)', {timeout:
       await other.end()
     }
   })
+
+  it('two runs of -w 8 on one list share the 8 sessions while they meet: 8 namespaces migrating at once, not 16', async () => {
+    const dir = await migrationsOf({'V1__t.sql': 'SELECT pg_sleep(0.05);\nCREATE TABLE t (id int);\n'})
+    const namespaces = names('meet', 240)
+    // Namespace locks held at once by the two runs, sampled while they go.
+    const held: number[] = []
+    let running = true
+    const sampling = (async () => {
+      while (running) {
+        const [row] = await db().query<{n: number}>(
+          "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2 AND classid = (hashtext('fanout_schema_history')::bigint & 4294967295)::oid",
+        )
+        held.push(row!.n)
+        await sleep(20)
+      }
+    })()
+    const args = ['--dir', dir, '-n', namespaces.join(','), '--create-namespaces', '--workers', '8']
+    const runs = await Promise.all([migrate(args), migrate(args)])
+    running = false
+    await sampling
+    for (const run of runs) expect(run.code, run.stderr).toBe(0)
+    expect(runs.flatMap((run) => run.lines).reduce((sum, line) => sum + (line.applied?.length ?? 0), 0)).toBe(240)
+    // Both runs took part, and past their first moments (each starts on 8 before it learns of the other) at most 8
+    // namespaces were in work at once; without the sharing, 16.
+    for (const run of runs) expect(run.lines.filter((line) => line.applied?.length).length).toBeGreaterThan(24)
+    const busy = held.filter((n) => n > 0).sort((a, b) => a - b)
+    expect(busy.length).toBeGreaterThan(10)
+    expect(busy[Math.floor(0.9 * busy.length)]).toBeLessThanOrEqual(9)
+  })
 })
 
 describe('a lock another session holds', {timeout: 120_000}, () => {
