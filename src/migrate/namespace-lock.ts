@@ -13,7 +13,8 @@ const HOLDER = `SELECT a.pid, a.application_name AS application, host(a.client_a
   FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
   WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
     AND l.classid = (hashtext('fanout_schema_history')::bigint & 4294967295)::oid AND l.objid = (hashtext($1)::bigint & 4294967295)::oid`
-// Every migrate run holds this key shared on a session of its own for as long as it runs (see runsAt).
+// A migrate run holds this key shared on its stop latch's session for as long as it runs (see runsAt); a run without
+// a latch (--transaction namespace, --dry-run) is not counted, and so is shared with less.
 const RUN_KEY = "hashtext('fanout_runs'), 0"
 const RUNS = `SELECT count(*)::int AS runs FROM pg_locks
   WHERE locktype = 'advisory' AND granted AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
