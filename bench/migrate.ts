@@ -161,7 +161,9 @@ async function nodePgMigrate(sample: number) {
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`
-const best = <T extends {ms: number}>(runs: T[]) => runs.reduce((a, b) => (a.ms <= b.ms ? a : b))
+const best = <T extends {ms: number}>(measured: T[]) => measured.reduce((a, b) => (a.ms <= b.ms ? a : b))
+/** Every turn's time, for the line under a figure that is the best of them. */
+const turns = (measured: {ms: number}[]) => measured.map((run) => seconds(run.ms)).join(', ')
 
 /** Against the floor and node-pg-migrate, and at ten times the size (peak RSS, status). */
 async function floorPart(checks: [string, boolean][]) {
@@ -189,7 +191,6 @@ async function floorPart(checks: [string, boolean][]) {
     [`node-pg-migrate once per schema (${SAMPLE} timed, ${TURNS} times; extrapolated)`, seconds(alternative.ms), `${(alternative.ms / floorRun.ms).toFixed(1)}x`, '1x', '-'],
   ]
   console.log(`${COUNT} namespaces × ${migrations.length} migrations on ${new URL(SERVER).host}`)
-  const turns = (runs: {ms: number}[]) => runs.map((run) => seconds(run.ms)).join(', ')
   console.log(`turns: floor ${turns(floors)}; --workers 16 ${turns(w16s)}; node-pg-migrate ${turns(alternatives)}`)
   console.log(renderTable(['contender', 'time', 'vs floor', 'faster than node-pg-migrate', 'peak RSS MB'], rows))
   checks.push(
@@ -213,7 +214,6 @@ async function togetherPart(checks: [string, boolean][]) {
     together.push(await fanout(COUNT, ['--workers', '16'], {runs: 3}))
   }
   const [one, three] = [best(alone), best(together)]
-  const turns = (runs: {ms: number}[]) => runs.map((run) => seconds(run.ms)).join(', ')
   console.log(`3 fanout migrate runs at once on ${COUNT} namespaces, the slowest run: ${turns(together)}; one run alone: ${turns(alone)}`)
   checks.push([`3 runs at once within 1.3x of one run alone: ${(three.ms / one.ms).toFixed(2)}x`, three.ms <= 1.3 * one.ms])
 }

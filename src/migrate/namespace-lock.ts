@@ -7,18 +7,21 @@ import {LockTaken, NamespaceFailure} from './failures.js'
 // Keyed on the history table and the namespace: a lock per namespace, never one for the whole database.
 const TRY_LOCK = "SELECT pg_try_advisory_lock(hashtext('fanout_schema_history'), hashtext($1)) AS locked"
 const UNLOCK = "SELECT pg_advisory_unlock(hashtext('fanout_schema_history'), hashtext($1))"
-// pg_locks shows a lock on two int4 keys as classid and objid (oids: a negative key reads as 2^32 more), objsubid 2.
+/**
+ * pg_locks' rows (as `l`) of a granted lock on the two int4 keys `first` and `second` (SQL) in this database: such a
+ * lock shows as classid and objid (oids: a negative key reads as 2^32 more), objsubid 2.
+ */
+const heldKey = (first: string, second: string) =>
+  `l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND l.classid = (${first}::bigint & 4294967295)::oid AND l.objid = (${second}::bigint & 4294967295)::oid`
 const HOLDER = `SELECT a.pid, a.application_name AS application, host(a.client_addr) AS client, a.state,
     extract(epoch FROM now() - coalesce(a.state_change, a.backend_start)) * 1000 AS "stateMs", left(regexp_replace(a.query, '\\s+', ' ', 'g'), 60) AS query
   FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-  WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-    AND l.classid = (hashtext('fanout_schema_history')::bigint & 4294967295)::oid AND l.objid = (hashtext($1)::bigint & 4294967295)::oid`
+  WHERE ${heldKey("hashtext('fanout_schema_history')", 'hashtext($1)')}`
 // A migrate run holds this key shared on its stop latch's session for as long as it runs (see runsAt); a run without
 // a latch (--transaction namespace, --dry-run) is not counted, and so is shared with less.
-const RUN_KEY = "hashtext('fanout_runs'), 0"
-const RUNS = `SELECT count(*)::int AS runs FROM pg_locks
-  WHERE locktype = 'advisory' AND granted AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-    AND classid = (hashtext('fanout_runs')::bigint & 4294967295)::oid AND objid = 0`
+const RUN_KEY = ["hashtext('fanout_runs')", '0'] as const
+const RUNS = `SELECT count(*)::int AS runs FROM pg_locks l WHERE ${heldKey(...RUN_KEY)}`
 const FIRST_WAIT_MS = 20
 const LONGEST_WAIT_MS = 500
 
@@ -104,7 +107,7 @@ async function heldBy(connection: Connection, namespace: string, waitedMs: numbe
 
 /** Counts this run among the migrate runs on the database, for as long as `session` lasts. */
 export async function registerRun(session: {query: (sql: string) => Promise<unknown>}): Promise<void> {
-  await session.query(`SELECT pg_advisory_lock_shared(${RUN_KEY})`)
+  await session.query(`SELECT pg_advisory_lock_shared(${RUN_KEY.join(', ')})`)
 }
 
 /** How many migrate runs are on the database now, this one included (at least 1: a run that could not register). */
